@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# bbml2-lab: configs -> kernel build -> initramfs -> LAVA/QEMU boots -> results
+#
+#   make                  build, boot every BBML2 mode under QEMU through LAVA,
+#                         write results/<run>/ and print a summary
+#   make check            the test suite: runner unit tests, then the kselftests
+#                         in every mode (2 and 8 GiB) and the debug kernel
+#   make kselftest        build the kselftests and run them in MODES x MEM
+#   make kselftest-bundle tarball of the suite for a board running the series
+#   make series-check     build every prefix of kernel/series, checkpatch it
+#   make deps             install what is needed (Debian packages only)
+#
+# Variables: CONFIG=qemu|debug|bench (kernel build), MODES, MEM, CPUS (boots),
+# KERNEL_SRC=/path/to/linux (use your own tree as it is), TEST_CONFIG=
+# (build without the kselftest config fragment), JOBS.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+TOP := $(CURDIR)
+BUILD ?= $(TOP)/build
+RESULTS ?= $(TOP)/results
+PY := /usr/bin/python3
+JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
+CROSS_COMPILE ?= aarch64-linux-gnu-
+KMAKE_ARGS := ARCH=arm64 CROSS_COMPILE="ccache $(CROSS_COMPILE)"
+export CCACHE_DIR ?= $(BUILD)/ccache
+export CCACHE_MAXSIZE ?= 5G
+
+CONFIG ?= qemu
+
+# --- dependencies -----------------------------------------------------------
+
+DEPS_STAMP := $(BUILD)/deps/ok
+BUSYBOX := $(BUILD)/busybox-arm64/bin/busybox
+
+.PHONY: deps
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps.sh
+	scripts/deps.sh $(BUILD)
+	touch $@
+
+# --- kernel source: Debian's linux-source-6.12 + kernel/series --------------
+
+SERIES_FILES := kernel/series $(wildcard kernel/patches/*.patch) kernel/base.conf kernel/prepare.sh
+ifdef KERNEL_SRC
+KSRC := $(abspath $(KERNEL_SRC))
+KSRC_STAMP := $(KSRC)/Makefile
+else
+KSRC := $(BUILD)/linux
+KSRC_STAMP := $(KSRC)/.bbml2-lab-tree
+$(KSRC_STAMP): $(SERIES_FILES) | $(DEPS_STAMP)
+	kernel/prepare.sh $(BUILD) >/dev/null
+endif
+
+# --- kernel build: one out-of-tree O= directory per config ------------------
+
+TEST_CONFIG ?= selftests/arm64/bbml2/config
+FRAGMENTS_qemu := configs/qemu.config $(TEST_CONFIG)
+FRAGMENTS_debug := $(FRAGMENTS_qemu) configs/debug.config
+FRAGMENTS_bench := $(FRAGMENTS_qemu) configs/bench.config
+FRAGMENTS = $(FRAGMENTS_$(1))
+ifeq ($(FRAGMENTS_$(CONFIG)),)
+$(error CONFIG=$(CONFIG) is not a kernel config; use qemu, debug or bench)
+endif
+
+KOUT = $(BUILD)/kernel-$(1)
+KIMAGE = $(call KOUT,$(1))/arch/arm64/boot/Image
+
+# kernel_rules,CONFIG: .config from allnoconfig + fragments, checked; then
+# Image + modules. The kernel's make only runs when an input changed.
+define kernel_rules
+$(call KOUT,$(1))/.config: $(call FRAGMENTS,$(1)) kernel/check-config.sh $(KSRC_STAMP)
+	@echo "kernel: configuring $(1) ($(call FRAGMENTS,$(1)))"
+	mkdir -p $(call KOUT,$(1))
+	$(MAKE) -s -C $(KSRC) O=$(call KOUT,$(1)) $(KMAKE_ARGS) allnoconfig
+	$(KSRC)/scripts/kconfig/merge_config.sh -m -O $(call KOUT,$(1)) \
+		$(call KOUT,$(1))/.config $(call FRAGMENTS,$(1)) >/dev/null
+	$(MAKE) -s -C $(KSRC) O=$(call KOUT,$(1)) $(KMAKE_ARGS) olddefconfig
+	kernel/check-config.sh $$@ $(call FRAGMENTS,$(1)) || { mv $$@ $$@.rejected; exit 1; }
+
+$(call KIMAGE,$(1)): $(call KOUT,$(1))/.config $(KSRC_STAMP)
+	@echo "kernel: building $(1) in $(call KOUT,$(1)) (a first build takes about 6 minutes)"
+	$(MAKE) -C $(KSRC) O=$(call KOUT,$(1)) $(KMAKE_ARGS) -j$(JOBS) Image modules \
+		> $(call KOUT,$(1))/build.log 2>&1 || { tail -40 $(call KOUT,$(1))/build.log; exit 1; }
+	@grep -E "warning:|error:" $(call KOUT,$(1))/build.log || true
+	touch $$@
+
+.PHONY: kernel-$(1)
+kernel-$(1): $(call KIMAGE,$(1))
+endef
+$(foreach c,qemu debug bench,$(eval $(call kernel_rules,$(c))))
+
+.PHONY: kernel
+kernel: kernel-$(CONFIG)
+
+# --- guest userland ---------------------------------------------------------
+
+SMOKE := $(BUILD)/guest-bin/ktap-smoke
+$(SMOKE): lab/rootfs/ktap-smoke.c | $(DEPS_STAMP)
+	mkdir -p $(dir $@)
+	$(CROSS_COMPILE)gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+KST_INSTALL = $(BUILD)/kselftest-$(1)
+KST_FILES := $(shell find selftests -type f 2>/dev/null)
+
+define guest_rules
+$(call KST_INSTALL,$(1))/run_kselftest.sh: $(KST_FILES) $(call KIMAGE,$(1))
+	selftests/build.sh install $(KSRC) $(call KOUT,$(1)) $(call KST_INSTALL,$(1))
+
+$(BUILD)/rootfs-$(1).cpio.gz: $(wildcard lab/rootfs/* lab/rootfs/suites/*) $(SMOKE) \
+		$(call KST_INSTALL,$(1))/run_kselftest.sh
+	lab/rootfs/build.sh $$@ $(BUSYBOX) $(dir $(SMOKE)) $(call KST_INSTALL,$(1))=lab/kselftest
+
+.PHONY: rootfs-$(1)
+rootfs-$(1): $(BUILD)/rootfs-$(1).cpio.gz
+endef
+$(foreach c,qemu debug bench,$(eval $(call guest_rules,$(c))))
+
+.PHONY: rootfs
+rootfs: rootfs-$(CONFIG)
+
+# --- boots through LAVA (lab/run.py), results under results/<run>/ ----------
+
+# lava-run must run as root. MODES, MEM and CPUS, when given, replace the
+# plan's values (comma lists).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo -E)
+given = $(filter command line environment,$(origin $(1)))
+OVERRIDES = $(if $(call given,MODES),--modes=$(MODES)) $(if $(call given,MEM),--mem=$(MEM)) \
+	$(if $(call given,CPUS),--cpus=$(CPUS))
+LAB = $(SUDO) $(PY) lab/run.py matrix --results $(RESULTS) \
+	--kernel-dir '$(BUILD)/kernel-{config}/arch/arm64/boot/Image' \
+	--initrd-dir '$(BUILD)/rootfs-{config}.cpio.gz'
+
+.PHONY: all
+all: $(call KIMAGE,qemu) rootfs-qemu
+	$(LAB) --plan main --tag make $(OVERRIDES)
+
+.PHONY: kselftest
+kselftest: $(call KIMAGE,$(CONFIG)) rootfs-$(CONFIG)
+	$(LAB) --plan kselftest --config $(CONFIG) --tag kselftest $(OVERRIDES)
+
+.PHONY: kselftest-bundle
+kselftest-bundle: $(call KIMAGE,$(CONFIG))
+	selftests/build.sh bundle $(KSRC) $(call KOUT,$(CONFIG)) $(BUILD)/bbml2-kselftest.tar.gz
+
+# --- the test suite ---------------------------------------------------------
+
+# The unit tests' JUnit file is folded into the run, so the last line of
+# `make check` counts everything.
+UNIT_JUNIT := $(BUILD)/unit-junit.xml
+
+.PHONY: unit
+unit: $(DEPS_STAMP)
+	$(PY) -m pytest -q lab/tests --junitxml=$(UNIT_JUNIT)
+
+.PHONY: check
+check: $(call KIMAGE,qemu) $(call KIMAGE,debug) rootfs-qemu rootfs-debug
+	$(PY) -m pytest -q lab/tests --junitxml=$(UNIT_JUNIT) || true
+	$(LAB) --plan check --tag check --unit-junit $(UNIT_JUNIT) $(OVERRIDES)
+
+# --- the series itself ------------------------------------------------------
+
+.PHONY: series-check
+series-check: $(DEPS_STAMP)
+	kernel/series-check.sh $(BUILD) configs/qemu.config
+
+.PHONY: clean
+clean:
+	rm -rf $(BUILD)/kernel-* $(BUILD)/rootfs-* $(BUILD)/kselftest-* $(BUILD)/guest-bin
+
+.PHONY: distclean
+distclean:
+	rm -rf $(BUILD)

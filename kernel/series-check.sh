@@ -1,0 +1,85 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+#   kernel/series-check.sh BUILD_DIR FRAGMENT...
+#
+# Review gate for kernel/series: every patch must pass
+# scripts/checkpatch.pl --strict (a justified exception is stated in the
+# patch's notes below its '---'), and every prefix of the series (the base
+# alone, then patch 1, 1-2, ...) must configure with the fragments and
+# build. Prefixes are applied one by one in a single scratch tree and built
+# incrementally in one O= directory, so each step only rebuilds what its
+# patch touched. Writes BUILD_DIR/series-check/report.txt.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(mkdir -p "$1" && cd "$1" && pwd)
+shift
+frags=$*
+jobs=$(( $(nproc) + 1 ))
+kargs="ARCH=arm64"
+cross="ccache aarch64-linux-gnu-"
+
+out=$build/series-check
+rm -rf "$out"
+mkdir -p "$out"
+report=$out/report.txt
+: > "$report"
+
+src=$("$here/prepare.sh" "$build" 0)
+tree=$out/linux
+kout=$out/kernel
+cp -al "$src" "$tree"
+rm -f "$tree/.bbml2-lab-tree"
+
+step() {
+	name=$1
+	t0=$(date +%s)
+	if make -s -C "$tree" O="$kout" $kargs CROSS_COMPILE="$cross" -j"$jobs" Image modules \
+		> "$out/$name.log" 2>&1; then
+		warn=$(grep -c "warning:" "$out/$name.log" || true)
+		echo "build $name: ok ($(( $(date +%s) - t0 )) s, $warn warnings)" | tee -a "$report"
+		[ "$warn" = 0 ] || { grep "warning:" "$out/$name.log"; fail=1; }
+	else
+		echo "build $name: FAILED (log: $out/$name.log)" | tee -a "$report"
+		tail -20 "$out/$name.log"
+		fail=1
+	fi
+}
+
+fail=0
+mkdir -p "$kout"
+make -s -C "$tree" O="$kout" $kargs allnoconfig
+# shellcheck disable=SC2086
+"$tree/scripts/kconfig/merge_config.sh" -m -O "$kout" "$kout/.config" $frags >/dev/null
+make -s -C "$tree" O="$kout" $kargs olddefconfig
+step 0000-base
+
+n=0
+for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$here/series"); do
+	n=$((n + 1))
+	cp=$("$tree/scripts/checkpatch.pl" --strict --no-tree -q "$here/patches/$p" | tail -1 || true)
+	case "$cp" in
+	""|*" 0 errors, 0 warnings, 0 checks"*)
+		echo "checkpatch $p: clean" | tee -a "$report" ;;
+	*" 0 errors, 0 warnings,"*)
+		echo "checkpatch $p: $cp" | tee -a "$report" ;;
+	*)
+		if grep -q "^checkpatch:" "$here/patches/$p"; then
+			echo "checkpatch $p: $cp (exception explained in the patch notes)" | tee -a "$report"
+		else
+			echo "checkpatch $p: $cp" | tee -a "$report"
+			fail=1
+		fi ;;
+	esac
+	if ! patch -d "$tree" -p1 -s -N --no-backup-if-mismatch < "$here/patches/$p"; then
+		echo "apply $p: FAILED" | tee -a "$report"
+		exit 1
+	fi
+	# New Kconfig symbols of this patch take their defaults.
+	make -s -C "$tree" O="$kout" $kargs olddefconfig
+	step "$(printf %04d $n)-${p#????-}"
+done
+
+[ $fail = 0 ] && echo "series-check: all $n patches clean, all $((n + 1)) prefixes build" | tee -a "$report"
+exit $fail

@@ -1,0 +1,279 @@
+"""Command line of lab/run.py (see lab/README.md)."""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import LabError, config, render, report
+from .fsutil import safe_name
+from .job import Artifacts, evaluate
+from .session import Session
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULTS = {
+    "matrix": REPO / "configs/matrix.yaml",
+    "boards": REPO / "configs/boards.yaml",
+    "device_types": REPO / "build/lava-server/usr/share/lava-server/device-types",
+    "initrd": REPO / "build/rootfs/initramfs.cpio.gz",
+    "results": REPO / "results",
+}
+
+
+def _selection(p, single):
+    """Options choosing and shaping the jobs (plan or single suite + overrides)."""
+    if single:
+        p.add_argument("--suite", required=True, help="suite to boot (bbml2lab.suite=)")
+        p.add_argument("--name", help="job name prefix (default: the suite)")
+    else:
+        p.add_argument("--plan", required=True, help="plan name in the matrix file")
+    p.add_argument("--matrix", default=DEFAULTS["matrix"], help="matrix file (%(default)s)")
+    p.add_argument("--boards", default=DEFAULTS["boards"], help="board inventory (%(default)s)")
+    p.add_argument("--board", help="run every job on this board")
+    p.add_argument("--config", help="kernel config name for every job, replaces the plan's")
+    p.add_argument("--cpus", help="comma-separated CPU counts, replaces the plan's")
+    p.add_argument("--mem", help="comma-separated memory sizes in MiB, replaces the plan's")
+    p.add_argument("--modes", help="comma-separated mode names, replaces the plan's")
+    p.add_argument("--cmdline", help="extra kernel arguments, appended to every job's")
+    p.add_argument("--timeout", type=int, help="LAVA job timeout in minutes, replaces the plan's")
+
+
+def _artifacts(p):
+    k = p.add_mutually_exclusive_group()
+    k.add_argument("--kernel", help="arm64 Image used by every job")
+    k.add_argument("--kernel-dir", metavar="PATTERN",
+                   help="per-config kernel: a path with {config}, either the Image "
+                   "(build/kernel-{config}/arch/arm64/boot/Image) or the build dir (O=)")
+    i = p.add_mutually_exclusive_group()
+    i.add_argument("--initrd", default=DEFAULTS["initrd"], help="initramfs (%(default)s)")
+    i.add_argument("--initrd-dir", metavar="PATTERN",
+                   help="per-config initramfs: a path with {config}")
+    p.add_argument("--kconfig", help=".config to record (default: the one next to "
+                   "<build>/arch/arm64/boot/Image)")
+
+
+def _device_types(p):
+    p.add_argument("--device-types", default=DEFAULTS["device_types"],
+                   help="LAVA device-type templates dir (%(default)s)")
+
+
+def parser():
+    """The argparse parser for all subcommands."""
+    ap = argparse.ArgumentParser(prog="run.py", description="bbml2-lab LAVA runner")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    for name, single, text in (("matrix", False, "run a plan of the matrix with lava-run"),
+                               ("run", True, "run one suite (with overrides) with lava-run")):
+        p = sub.add_parser(name, help=text)
+        _selection(p, single)
+        _artifacts(p)
+        _device_types(p)
+        p.add_argument("--results", default=DEFAULTS["results"], help="results root (%(default)s)")
+        p.add_argument("--tag", help="run-id tag (default: plan or suite name)")
+        p.add_argument("--unit-junit", metavar="XML",
+                       help="fold this JUnit file (the unit tests) into the run's results")
+
+    p = sub.add_parser("render", help="render + validate the jobs of a plan, no boot")
+    _selection(p, False)
+    _artifacts(p)
+    _device_types(p)
+    p.add_argument("--artifact-url", help="base http(s) URL for lab boards' Image/initrd/dtb")
+    p.add_argument("--out", help="write <job>.job.yaml / <job>.device.yaml into this new dir")
+
+    p = sub.add_parser("validate", help="LAVA schema check of job YAML files")
+    p.add_argument("files", nargs="+")
+
+    p = sub.add_parser("parse", help="re-parse a job dir (or lava.jsonl) and print results")
+    p.add_argument("path", help="results/<run>/jobs/<job> or a lava.jsonl file")
+    p.add_argument("--suite", help="suite name (default: from the job's metadata.json)")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+
+    p = sub.add_parser("submit", help="submit a plan's jobs for a lab board with lavacli")
+    _selection(p, False)
+    p.add_argument("--artifact-url", required=True,
+                   help="base http(s) URL holding Image, initramfs.cpio.gz and dtbs/")
+    p.add_argument("--server", help="LAVA RPC URI (default: LAVA_URI or the config file)")
+    p.add_argument("--dry-run", action="store_true", help="render and validate only")
+
+    p = sub.add_parser("plans", help="list plans, modes and boards")
+    p.add_argument("--matrix", default=DEFAULTS["matrix"])
+    p.add_argument("--boards", default=DEFAULTS["boards"])
+    return ap
+
+
+def _overrides(args):
+    return {"board": args.board, "config": args.config,
+            "cpus": config.parse_int_list(args.cpus, "--cpus") if args.cpus else None,
+            "mem_mb": config.parse_int_list(args.mem, "--mem") if args.mem else None,
+            "modes": [m.strip() for m in args.modes.split(",") if m.strip()] if args.modes else None,
+            "cmdline": args.cmdline, "timeout_min": args.timeout}
+
+
+def _specs(args):
+    """(Matrix, [JobSpec]) for a plan or a single suite."""
+    matrix = config.load(args.matrix, args.boards)
+    if getattr(args, "plan", None):
+        return matrix, matrix.expand(args.plan, _overrides(args))
+    entry = {"name": args.name or args.suite, "suite": args.suite}
+    return matrix, matrix.expand_entries([entry], _overrides(args), where="--suite")
+
+
+def _artifacts_for(args, specs):
+    """spec -> Artifacts, from --kernel or --kernel-dir."""
+    if not args.kernel and not args.kernel_dir:
+        raise LabError("give the kernel with --kernel IMAGE or --kernel-dir DIR")
+    configs = sorted({s.config for s in specs})
+    if args.kernel and len(configs) > 1:
+        raise LabError(f"the jobs use kernel configs {', '.join(configs)} but --kernel names "
+                       "one Image; use --kernel-dir with {config}")
+
+    def artifacts(spec):
+        kernel = Path(args.kernel or args.kernel_dir.replace("{config}", spec.config))
+        if args.kernel_dir and kernel.name != "Image" and not kernel.is_file():
+            kernel = kernel / "arch/arm64/boot/Image"
+        initrd = (args.initrd_dir.replace("{config}", spec.config) if args.initrd_dir
+                  else args.initrd)
+        return Artifacts(kernel, Path(initrd), args.kconfig)
+    return artifacts
+
+
+def cmd_boot(args):
+    """matrix / run: boot jobs into a new results directory."""
+    tag = safe_name(args.tag or getattr(args, "plan", None) or args.suite)
+    try:
+        session = Session(args.results, tag, REPO, args.argv,
+                          plan=getattr(args, "plan", None) or f"suite:{args.suite}")
+    except OSError as e:
+        raise LabError(f"cannot create a run directory under {args.results}: {e}") from None
+    if args.unit_junit:
+        session.add_junit(args.unit_junit)
+    try:
+        matrix, specs = _specs(args)
+        artifacts = _artifacts_for(args, specs)
+        renderer = render.Renderer(device_types_dir=args.device_types)
+    except LabError as e:
+        session.setup_error(str(e))
+        return session.finish()
+    session.say(f"run {session.run_id}: {len(specs)} job(s)")
+    try:
+        session.run(specs, matrix.boards, artifacts, renderer)
+    except KeyboardInterrupt:
+        session.setup_error("interrupted")
+    return session.finish()
+
+
+def _urls(args, spec, board):
+    """Artifact URLs: file:// for local qemu, --artifact-url for lab boards."""
+    if board["kind"] == "qemu":
+        art = _artifacts_for(args, [spec])(spec)
+        return Path(art.kernel).resolve().as_uri(), Path(art.initrd).resolve().as_uri(), None
+    if not args.artifact_url:
+        raise LabError(f"board {spec.board} is a lab board: give --artifact-url")
+    base = args.artifact_url.rstrip("/")
+    dtb = board["uboot"].get("dtb")
+    return (f"{base}/{spec.config}/Image", f"{base}/initramfs.cpio.gz",
+            f"{base}/{spec.config}/dtbs/{dtb}" if dtb else None)
+
+
+def cmd_render(args):
+    """render: every job rendered and schema-validated; optionally written out."""
+    matrix, specs = _specs(args)
+    renderer = render.Renderer(device_types_dir=args.device_types)
+    out = Path(args.out) if args.out else None
+    if out:
+        out.mkdir(parents=True, exist_ok=False)
+    for spec in specs:
+        board = matrix.boards[spec.board]
+        job, _ = renderer.job(spec, board, *_urls(args, spec, board))
+        render.validate_job(job, where=f"job {spec.name}")
+        if out:
+            (out / f"{spec.name}.job.yaml").write_text(render.dump(job))
+            if board["kind"] == "qemu":
+                (out / f"{spec.name}.device.yaml").write_text(renderer.device(spec, board))
+        print(f"{spec.name}: valid" + (f" -> {out}/{spec.name}.job.yaml" if out else ""))
+    return 0
+
+
+def cmd_validate(args):
+    """validate: schema check of job files."""
+    rc = 0
+    for f in args.files:
+        try:
+            render.validate_file(f)
+            print(f"{f}: valid")
+        except LabError as e:
+            print(f"INVALID: {e}")
+            rc = 1
+    return rc
+
+
+def cmd_parse(args):
+    """parse: results of an existing job dir or log, printed (nothing written)."""
+    path = Path(args.path)
+    log = path / "lava.jsonl" if path.is_dir() else path
+    suite = args.suite
+    if not suite and (log.parent / "metadata.json").is_file():
+        suite = json.loads((log.parent / "metadata.json").read_text())["spec"]["suite"]
+    if not suite:
+        raise LabError("give --suite (no metadata.json next to the log)")
+    try:
+        text = log.read_text(errors="replace")
+    except OSError as e:
+        raise LabError(f"{log}: cannot read: {e.strerror}") from None
+    results, _, lavalog = evaluate(text, suite)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            first = (r["detail"] or "").splitlines()
+            print(f"{r['result']:5} {r['name']}" + (f"  # {first[0]}" if first else ""))
+    if lavalog.bad_lines:
+        print(f"warning: {len(lavalog.bad_lines)} unparsable line(s) in {log}", file=sys.stderr)
+    print(report.summary_line(results))
+    return 1 if report.counts(results)["fail"] else 0
+
+
+def cmd_submit(args):
+    """submit: render lab-board jobs with http URLs and send them with lavacli."""
+    from . import submit
+    matrix, specs = _specs(args)
+    renderer = render.Renderer()
+    creds = None if args.dry_run else submit.credentials(args.server)
+    for spec in specs:
+        board = matrix.boards[spec.board]
+        if board["kind"] == "qemu":
+            raise LabError(f"board {spec.board} is local; use `run.py matrix` (or --board)")
+        job, _ = renderer.job(spec, board, *_urls(args, spec, board))
+        render.validate_job(job, where=f"job {spec.name}")
+        if args.dry_run:
+            print(f"{spec.name}: valid (dry run, not submitted)")
+        else:
+            print(f"{spec.name}: submitted as {submit.submit(render.dump(job), creds)}")
+    return 0
+
+
+def cmd_plans(args):
+    """plans: what the matrix and inventory offer."""
+    matrix = config.load(args.matrix, args.boards)
+    for name in matrix.plans:
+        print(f"plan {name}: " + ", ".join(s.name for s in matrix.expand(name)))
+    for name, args_ in matrix.modes.items():
+        print(f"mode {name}: {args_ or '(no arguments)'}")
+    for name, b in matrix.boards.items():
+        print(f"board {name}: {b['kind']} {b['device_type']} bbml2={b['bbml2']}")
+    return 0
+
+
+COMMANDS = {"matrix": cmd_boot, "run": cmd_boot, "render": cmd_render, "validate": cmd_validate,
+            "parse": cmd_parse, "submit": cmd_submit, "plans": cmd_plans}
+
+
+def main(argv=None):
+    """Entry point; returns the exit code. LabErrors print one line, rc 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser().parse_args(argv)
+    args.argv = ["run.py"] + argv
+    try:
+        return COMMANDS[args.cmd](args)
+    except LabError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

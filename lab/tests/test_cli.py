@@ -1,0 +1,67 @@
+"""Command-line plumbing: artifact patterns, render, validate."""
+from types import SimpleNamespace
+
+import pytest
+
+from bbml2lab import LabError, cli, config
+from conftest import LAB
+
+REPO = LAB.parent
+
+
+def specs(plan="check"):
+    return config.load(REPO / "configs/matrix.yaml", REPO / "configs/boards.yaml").expand(plan)
+
+
+def args(**kw):
+    base = dict(kernel=None, kernel_dir=None, initrd="/i/initramfs.cpio.gz", initrd_dir=None,
+                kconfig=None)
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_kernel_dir_pattern_to_image_and_initrd_dir():
+    s = specs()
+    art = cli._artifacts_for(args(kernel_dir="/b/kernel-{config}/arch/arm64/boot/Image",
+                                  initrd_dir="/b/rootfs-{config}.cpio.gz"), s)
+    debug = next(x for x in s if x.config == "debug")
+    assert str(art(debug).kernel) == "/b/kernel-debug/arch/arm64/boot/Image"
+    assert str(art(debug).initrd) == "/b/rootfs-debug.cpio.gz"
+
+
+def test_kernel_dir_pattern_to_build_dir():
+    s = specs()
+    art = cli._artifacts_for(args(kernel_dir="/b/kernel-{config}"), s)
+    assert str(art(s[0]).kernel) == "/b/kernel-qemu/arch/arm64/boot/Image"
+    assert str(art(s[0]).initrd) == "/i/initramfs.cpio.gz"
+
+
+def test_single_kernel_for_several_configs_refused():
+    with pytest.raises(LabError, match=r"kernel configs debug, qemu but --kernel names one Image"):
+        cli._artifacts_for(args(kernel="/b/Image"), specs())
+    assert cli._artifacts_for(args(kernel="/b/Image"), specs("smoke"))(specs("smoke")[0]).kernel
+
+
+def test_no_kernel_given():
+    with pytest.raises(LabError, match=r"--kernel IMAGE or --kernel-dir"):
+        cli._artifacts_for(args(), specs())
+
+
+def test_render_and_validate_commands(tmp_path, capsys):
+    assert cli.main(["render", "--plan", "check", "--kernel-dir", "/b/k-{config}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "smoke-none-4c-1024m: valid" and len(out) == 7
+    assert cli.main(["render", "--plan", "smoke", "--board", "rpi4-01",
+                     "--artifact-url", "http://srv/a", "--out", str(tmp_path / "o")]) == 0
+    job = tmp_path / "o/smoke-none-4c-1024m.job.yaml"
+    assert "url: http://srv/a/qemu/dtbs/broadcom/bcm2711-rpi-4-b.dtb" in job.read_text()
+    capsys.readouterr()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("device_type: qemu\n")
+    assert cli.main(["validate", str(job), str(bad)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith(": valid") and out[1].startswith("INVALID: ")
+
+
+def test_lab_board_without_url_is_an_error(capsys):
+    assert cli.main(["render", "--plan", "smoke", "--board", "rpi4-01"]) == 2
+    assert "give --artifact-url" in capsys.readouterr().err

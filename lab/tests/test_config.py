@@ -1,0 +1,115 @@
+"""matrix.yaml / boards.yaml validation and expansion."""
+import pytest
+import yaml
+
+from bbml2lab import LabError, config
+from conftest import LAB
+
+REPO = LAB.parent
+
+
+@pytest.fixture
+def files(tmp_path):
+    """Writable copies of the real configs: (matrix path, boards path, data dicts)."""
+    m, b = tmp_path / "matrix.yaml", tmp_path / "boards.yaml"
+    m.write_text((REPO / "configs/matrix.yaml").read_text())
+    b.write_text((REPO / "configs/boards.yaml").read_text())
+    return m, b
+
+
+def edit(path, fn):
+    data = yaml.load(path.read_text(), Loader=config._Loader)
+    fn(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_real_configs_expand(files):
+    m = config.load(*files)
+    names = [s.name for s in m.expand("check")]
+    assert names == ["smoke-none-4c-1024m", "smoke-off-4c-1024m", "smoke-assume-4c-1024m",
+                     "smoke-repaint-4c-1024m", "smoke-debug-none-4c-1024m",
+                     "smoke-debug-repaint-4c-1024m", "smoke-shape-none-2c-2048m"]
+    assert {s.config for s in m.expand("check")} == {"qemu", "debug"}
+    assert m.modes["off"] == "arm64.bbml2=off"          # `off` is not YAML 1.1 False
+    assert m.boards["qemu-virt"]["bbml2"] == "none"
+
+
+def test_overrides_expand_lists(files):
+    m = config.load(*files)
+    specs = m.expand("smoke", {"modes": ["none", "off"], "mem_mb": [2048, 8192], "cpus": [4],
+                               "cmdline": "loglevel=8"})
+    assert [s.name for s in specs] == ["smoke-none-4c-2048m", "smoke-off-4c-2048m",
+                                       "smoke-none-4c-8192m", "smoke-off-4c-8192m"]
+    assert specs[1].kernel_args == ("bbml2lab.suite=smoke bbml2lab.cpus=4 bbml2lab.mem_mb=2048 "
+                                    "rodata=full panic=-1 loglevel=8 arm64.bbml2=off")
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["plans"]["smoke"][0].update(modes=["none", "sideways"]),
+     r"plans/smoke/0: unknown mode 'sideways' \(known: none, off, assume, repaint\)"),
+    (lambda d: d["plans"]["smoke"][0].update(board="nope"), r"plans/smoke/0: unknown board 'nope'"),
+    (lambda d: d["plans"]["smoke"][0].update(cpus="four"), r"plans/smoke/0/cpus: "),
+    (lambda d: d["plans"]["smoke"][0].update(mem_mb=[1024, 64]), r"mem_mb must be 128..65536"),
+    (lambda d: d["plans"]["smoke"][0].update(config="nosuch"), r"unknown kernel config 'nosuch'"),
+    (lambda d: d["plans"]["smoke"][0].pop("suite"), r"plans/smoke/0/suite: required key"),
+    (lambda d: d["plans"]["smoke"][0].update(colour="red"), r"plans/smoke/0/colour: extra keys"),
+    (lambda d: d["plans"]["smoke"][0].update(cmdline='a="b c"'), r"must not contain quotes"),
+    (lambda d: d["defaults"].update(cmdline="panic=-1"), r"defaults/cmdline: must include rodata=full"),
+    (lambda d: d["defaults"].pop("cpus"), r"defaults: 'cpus' is required"),
+])
+def test_matrix_errors(files, change, message):
+    edit(files[0], change)
+    with pytest.raises(LabError, match=message) as e:
+        config.load(*files)
+    assert str(e.value).startswith(str(files[0]))
+
+
+def test_matrix_yaml_syntax_error(files):
+    files[0].write_text("plans: [\n")
+    with pytest.raises(LabError, match=r"matrix.yaml: YAML error: "):
+        config.load(*files)
+
+
+def test_missing_file(files, tmp_path):
+    with pytest.raises(LabError, match=r"nothere.yaml: cannot read"):
+        config.load(tmp_path / "nothere.yaml", files[1])
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["boards"]["rpi4-01"].update(bbml2="sometimes"),
+     r"boards/rpi4-01/bbml2: bbml2 must be uniform, mixed or none"),
+    (lambda d: d["boards"]["rpi4-01"].pop("power"), r"boards/rpi4-01: kind u-boot needs a 'power'"),
+    (lambda d: d["boards"]["rpi4-01"]["power"].update(gpio_line="x"),
+     r"boards/rpi4-01/power/gpio_line: "),
+    (lambda d: d["boards"]["rpi4-01"]["uboot"].update(dtb_addr="12zz"), r"hex address"),
+    (lambda d: d["boards"]["qemu-virt"].update(kind="fastboot"), r"kind must be qemu or u-boot"),
+])
+def test_board_errors(files, change, message):
+    edit(files[1], change)
+    with pytest.raises(LabError, match=message):
+        config.load(*files)
+
+
+def test_board_integer_address_normalised(files):
+    edit(files[1], lambda d: d["boards"]["rpi4-01"]["uboot"].update(kernel_addr=0x80000))
+    assert config.load(*files).boards["rpi4-01"]["uboot"]["kernel_addr"] == "0x80000"
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"modes": ["nope"]}, r"^--modes: unknown mode 'nope'"),
+    ({"board": "nope"}, r"^--board: unknown board 'nope'"),
+    ({"config": "fast"}, r"^--config: unknown kernel config 'fast' \(known: qemu, debug, bench\)"),
+    ({"cpus": [0]}, r"cpus must be 1..64"),
+    ({"cmdline": "x'y"}, r"must not contain quotes"),
+])
+def test_override_errors(files, overrides, message):
+    with pytest.raises(LabError, match=message):
+        config.load(*files).expand("smoke", overrides)
+
+
+def test_unknown_plan_and_int_lists(files):
+    with pytest.raises(LabError, match=r"unknown plan 'nightly' \(known: smoke, main, kselftest, check\)"):
+        config.load(*files).expand("nightly")
+    assert config.parse_int_list("2048,8192", "--mem") == [2048, 8192]
+    with pytest.raises(LabError, match=r"--mem: expected comma-separated integers"):
+        config.parse_int_list("2048,lots", "--mem")
