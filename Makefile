@@ -9,6 +9,7 @@
 #   make kselftest        build the kselftests and run them in MODES x MEM
 #   make kselftest-bundle tarball of the suite for a board running the series
 #   make series-check     build every prefix of kernel/series, checkpatch it
+#   make bench            benchmarks in MODES under QEMU (or a board), report
 #   make deps             install what is needed (Debian packages only)
 #
 # Variables: CONFIG=qemu|debug|bench (kernel build), MODES, MEM, CPUS (boots),
@@ -131,9 +132,9 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo -E)
 given = $(filter command line environment,$(origin $(1)))
 OVERRIDES = $(if $(call given,MODES),--modes=$(MODES)) $(if $(call given,MEM),--mem=$(MEM)) \
 	$(if $(call given,CPUS),--cpus=$(CPUS))
-LAB = $(SUDO) $(PY) lab/run.py matrix --results $(RESULTS) \
-	--kernel-dir '$(BUILD)/kernel-{config}/arch/arm64/boot/Image' \
-	--initrd-dir '$(BUILD)/rootfs-{config}.cpio.gz'
+LAB_RUN = $(SUDO) $(PY) lab/run.py matrix --results $(RESULTS) \
+	--kernel-dir '$(BUILD)/kernel-{config}/arch/arm64/boot/Image'
+LAB = $(LAB_RUN) --initrd-dir '$(BUILD)/rootfs-{config}.cpio.gz'
 
 .PHONY: all
 all: $(call KIMAGE,qemu) rootfs-qemu
@@ -147,6 +148,20 @@ kselftest: $(call KIMAGE,$(CONFIG)) rootfs-$(CONFIG)
 kselftest-bundle: $(call KIMAGE,$(CONFIG))
 	selftests/build.sh bundle $(KSRC) $(call KOUT,$(CONFIG)) $(BUILD)/bbml2-kselftest.tar.gz
 
+# --- benchmarks: boot MODES with the bench suite, render a report -----------
+
+BENCH_INITRD := $(BUILD)/rootfs-bench-$(CONFIG).cpio.gz
+BENCH_REPORT ?= $(RESULTS)/reports/bench-$(CONFIG)-$(shell date -u +%Y%m%dT%H%M%SZ)
+
+.PHONY: bench
+bench: $(call KIMAGE,$(CONFIG)) $(SMOKE)
+	$(MAKE) -C bench O=$(BUILD)/bench-bin initramfs INITRD=$(BENCH_INITRD) \
+		BUSYBOX=$(BUSYBOX) EXTRA_BIN=$(SMOKE)
+	rc=0; $(LAB_RUN) --plan bench --tag bench --config $(CONFIG) \
+		--initrd $(BENCH_INITRD) $(OVERRIDES) | tee $(BUILD)/bench-run.log || rc=$$?; \
+	run=$$(sed -n 's/^results: //p' $(BUILD)/bench-run.log | tail -n 1); \
+	$(PY) bench/report.py -o $(BENCH_REPORT) $$run; exit $$rc
+
 # --- the test suite ---------------------------------------------------------
 
 # The unit tests' JUnit file is folded into the run, so the last line of
@@ -155,11 +170,11 @@ UNIT_JUNIT := $(BUILD)/unit-junit.xml
 
 .PHONY: unit
 unit: $(DEPS_STAMP)
-	$(PY) -m pytest -q lab/tests --junitxml=$(UNIT_JUNIT)
+	$(PY) -m pytest -q lab/tests bench/tests --junitxml=$(UNIT_JUNIT)
 
 .PHONY: check
 check: $(call KIMAGE,qemu) $(call KIMAGE,debug) rootfs-qemu rootfs-debug
-	$(PY) -m pytest -q lab/tests --junitxml=$(UNIT_JUNIT) || true
+	$(PY) -m pytest -q lab/tests bench/tests --junitxml=$(UNIT_JUNIT) || true
 	$(LAB) --plan check --tag check --unit-junit $(UNIT_JUNIT) $(OVERRIDES)
 
 # --- the series itself ------------------------------------------------------

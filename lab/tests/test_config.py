@@ -25,11 +25,18 @@ def edit(path, fn):
 
 def test_real_configs_expand(files):
     m = config.load(*files)
-    names = [s.name for s in m.expand("check")]
-    assert names == ["smoke-none-4c-1024m", "smoke-off-4c-1024m", "smoke-assume-4c-1024m",
-                     "smoke-repaint-4c-1024m", "smoke-debug-none-4c-1024m",
-                     "smoke-debug-repaint-4c-1024m", "smoke-shape-none-2c-2048m"]
-    assert {s.config for s in m.expand("check")} == {"qemu", "debug"}
+    specs = m.expand("check")
+    names = [s.name for s in specs]
+    assert names[0] == "smoke-none-4c-2048m"
+    # the kselftests in every mode with 2 and 8 GiB on the qemu kernel
+    assert {n for n in names if n.startswith("kselftest-") and "debug" not in n} == {
+        f"kselftest-{m}-4c-{mem}m" for m in ("none", "off", "assume", "repaint")
+        for mem in (2048, 8192)}
+    # every mode on the debug kernel with debug_pagealloc=on
+    dpa = [s for s in specs if s.name.startswith("kselftest-debug-pagealloc-")]
+    assert sorted(s.mode for s in dpa) == ["assume", "none", "off", "repaint"]
+    assert all(s.config == "debug" and "debug_pagealloc=on" in s.kernel_args for s in dpa)
+    assert {s.config for s in specs} == {"qemu", "debug"}
     assert m.modes["off"] == "arm64.bbml2=off"          # `off` is not YAML 1.1 False
     assert m.boards["qemu-virt"]["bbml2"] == "none"
 
@@ -108,7 +115,7 @@ def test_override_errors(files, overrides, message):
 
 
 def test_unknown_plan_and_int_lists(files):
-    with pytest.raises(LabError, match=r"unknown plan 'nightly' \(known: smoke, main, kselftest, check\)"):
+    with pytest.raises(LabError, match=r"unknown plan 'nightly' \(known: smoke, main, kselftest, check, bench\)"):
         config.load(*files).expand("nightly")
     assert config.parse_int_list("2048,8192", "--mem") == [2048, 8192]
     with pytest.raises(LabError, match=r"--mem: expected comma-separated integers"):

@@ -62,3 +62,23 @@ def test_smoke_boot(tmp_path, capsys):
     assert meta["kernel"]["console_version"] == meta["kernel"]["image_version"]
     assert rc == (1 if any(v["result"] == "fail" for v in r.values()) else 0)
     assert out.rstrip().splitlines()[-1].endswith("skipped")
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+def test_cut_stream_boot(tmp_path, capsys):
+    """A real boot whose KTAP stream is cut by a kernel crash mid-plan."""
+    rc = cli.main(["run", "--suite", "lab-cut", "--cpus", "2", "--mem", "1024",
+                   "--kernel", str(KERNEL), "--initrd", str(INITRD),
+                   "--results", str(tmp_path)])
+    capsys.readouterr()
+    (run,) = tmp_path.iterdir()
+    (job,) = (run / "jobs").iterdir()
+    r = by_name(json.loads((job / "results.json").read_text()))
+    assert r["lab-cut.before_the_cut"]["result"] == "pass"
+    missing = [n for n, v in r.items() if v["result"] == "fail" and "missing" in (v["detail"] or "")]
+    assert len(missing) == 2, r
+    assert r["lab-cut.suite_complete"]["result"] == "fail"
+    assert r["lab-cut.kernel.no_splat"]["result"] == "fail"
+    assert (job / "console.log").is_file() and (job / "metadata.json").is_file()
+    assert rc == 1

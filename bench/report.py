@@ -1,0 +1,1178 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Render bbml2-lab benchmark results: JSON from guest console logs -> report.
+
+    bench/report.py --out results/reports/<name> results/<run> [results/<run>...]
+
+Inputs are run directories written by lab/run.py (every jobs/<job>/console.log
+is read), single job directories, or console.log files (e.g. from a board).
+Each benchmark prints one JSON object between
+
+    bbml2-bench: json begin <bench>
+    bbml2-bench: json end <bench>
+
+(bench/common.c). Objects are grouped by mode (the job's mode from its
+metadata.json, else derived from arm64.bbml2= on the kernel command line) and
+compared with a baseline mode (default: the first PTE-mapped mode among off,
+none, ...).
+
+Writes into --out:
+  report.json  every sample as one record, per-boot snapshots (linmap-cost),
+               per-mode statistics, comparisons, input problems
+  report.md    the human report
+  report.svg   medians with bootstrap 95 % CIs, normalised to the baseline
+
+Statistics (standard library only): median, mean, sample stddev, CoV, min,
+max, percentile-bootstrap 95 % CI of the median (fixed seed), Mann-Whitney U
+(two-sided; exact without ties for small samples, else normal approximation
+with tie and continuity correction) for the significance mark, Welch's t as
+a second opinion, Holm-Bonferroni over all comparisons of the report.
+
+Exit status: 0 report written, no input problem; 1 report written, but some
+input could not be used (listed in the report and on stderr); 2 nothing
+usable or bad arguments.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import random
+import re
+import sys
+
+SCHEMA = "bbml2-bench-report/1"
+INPUT_SCHEMA = "bbml2-bench/"
+BEGIN = re.compile(r"^bbml2-bench: json begin (?P<bench>\S+)\s*$")
+END = re.compile(r"^bbml2-bench: json end (?P<bench>\S+)\s*$")
+# Same console rules as lab/bbml2lab/console.py: printk lines, and kernel
+# messages spliced into the middle of a user line.
+TIMESTAMP = re.compile(r"\[\s*\d+\.\d{6}\] ")
+KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d{6}\](?: |$)")
+
+EVENTS = ["dtlb_walk", "l1d_tlb_refill", "l2d_tlb_refill", "itlb_walk",
+          "inst_retired", "cpu_cycles"]
+EVENT_NOTE = {
+    "dtlb_walk": "primary: data accesses that needed a walk",
+    "l1d_tlb_refill": "L1 dTLB misses",
+    "l2d_tlb_refill": "L2 TLB misses",
+    "itlb_walk": "control (kernel text is not in the linear map)",
+    "inst_retired": "kernel instructions",
+    "cpu_cycles": "kernel cycles (under TCG: virtual 1 GHz clock = guest ns)",
+}
+MODE_ORDER = ["none", "off", "assume", "repaint"]
+EMULATED_LABEL = "QEMU 7.2 TCG — emulated, no TLB events; times are not hardware numbers"
+BOOTSTRAP = 2000
+SEED = 20250701
+
+
+class InputError(Exception):
+    """A problem with one input, reported without stopping the others."""
+
+
+# --------------------------------------------------------------------------
+# statistics (plain Python)
+
+def median(xs):
+    s = sorted(xs)
+    n = len(s)
+    if not n:
+        raise ValueError("median of no values")
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def mean(xs):
+    return sum(xs) / len(xs)
+
+
+def stddev(xs):
+    """Sample standard deviation (n - 1); 0 for one value."""
+    if len(xs) < 2:
+        return 0.0
+    m = mean(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+
+def cov_pct(xs):
+    m = mean(xs)
+    return 100.0 * stddev(xs) / m if m else float("nan")
+
+
+def bootstrap_median_ci(xs, level=0.95, n=BOOTSTRAP, seed=SEED):
+    """Percentile bootstrap interval of the median (fixed seed: the same
+    data always gives the same interval)."""
+    if len(xs) < 2:
+        return (xs[0], xs[0]) if xs else (None, None)
+    rng = random.Random(seed)
+    k = len(xs)
+    meds = sorted(median([xs[rng.randrange(k)] for _ in range(k)]) for _ in range(n))
+    lo = meds[int(math.floor((1 - level) / 2 * (n - 1)))]
+    hi = meds[int(math.ceil((1 + level) / 2 * (n - 1)))]
+    return lo, hi
+
+
+def _ranks(values):
+    """Average ranks (1-based) and the tie groups' sizes."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    ties = []
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        r = (i + j) / 2 + 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = r
+        if j > i:
+            ties.append(j - i + 1)
+        i = j + 1
+    return ranks, ties
+
+
+def _mwu_exact_cdf(n1, n2):
+    """Counts of the Mann-Whitney U statistic for sample sizes n1, n2 (no
+    ties): counts[u] = number of arrangements giving U = u."""
+    # f[j][u] for the current i; recurrence f(i,j,u) = f(i-1,j,u-j) + f(i,j-1,u)
+    maxu = n1 * n2
+    prev = [[1] + [0] * maxu for _ in range(n2 + 1)]   # i = 0: only U = 0
+    for i in range(1, n1 + 1):
+        cur = [[1] + [0] * maxu]                        # j = 0: only U = 0
+        for j in range(1, n2 + 1):
+            row = [0] * (maxu + 1)
+            a, b = prev[j], cur[j - 1]
+            for u in range(maxu + 1):
+                row[u] = (a[u - j] if u >= j else 0) + b[u]
+            cur.append(row)
+        prev = cur
+    return prev[n2]
+
+
+def mann_whitney_u(x, y):
+    """Two-sided Mann-Whitney U test. Returns (U of x, p, method)."""
+    n1, n2 = len(x), len(y)
+    if not n1 or not n2:
+        raise ValueError("Mann-Whitney U needs two non-empty samples")
+    ranks, ties = _ranks(list(x) + list(y))
+    r1 = sum(ranks[:n1])
+    u1 = r1 - n1 * (n1 + 1) / 2
+    if not ties and n1 * n2 <= 2500:
+        counts = _mwu_exact_cdf(n1, n2)
+        total = sum(counts)
+        u = int(round(u1))
+        lo = sum(counts[:u + 1]) / total
+        hi = sum(counts[u:]) / total
+        return u1, min(1.0, 2 * min(lo, hi)), "exact"
+    n = n1 + n2
+    mu = n1 * n2 / 2
+    tie = sum(t ** 3 - t for t in ties)
+    var = n1 * n2 / 12 * ((n + 1) - tie / (n * (n - 1)))
+    if var <= 0:
+        return u1, 1.0, "normal"
+    z = (abs(u1 - mu) - 0.5) / math.sqrt(var)
+    z = max(z, 0.0)
+    p = math.erfc(z / math.sqrt(2))
+    return u1, min(1.0, p), "normal"
+
+
+def _betacf(a, b, x):
+    """Continued fraction for the regularised incomplete beta (Lentz)."""
+    tiny, eps = 1e-300, 3e-16
+    qab, qap, qam = a + b, a + 1, a - 1
+    c, d = 1.0, 1 - qab * x / qap
+    d = 1 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 10000):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1 + aa * d
+        d = 1 / (d if abs(d) > tiny else tiny)
+        c = 1 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1 + aa * d
+        d = 1 / (d if abs(d) > tiny else tiny)
+        c = 1 + aa / c
+        c = c if abs(c) > tiny else tiny
+        de = d * c
+        h *= de
+        if abs(de - 1) < eps:
+            break
+    return h
+
+
+def betainc(a, b, x):
+    """Regularised incomplete beta function I_x(a, b)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    lbt = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+           + a * math.log(x) + b * math.log(1 - x))
+    bt = math.exp(lbt)
+    if x < (a + 1) / (a + b + 2):
+        return bt * _betacf(a, b, x) / a
+    return 1 - bt * _betacf(b, a, 1 - x) / b
+
+
+def t_two_sided_p(t, df):
+    """P(|T| >= |t|) for Student's t with df degrees of freedom."""
+    if df <= 0 or math.isnan(t):
+        return float("nan")
+    if math.isinf(t):
+        return 0.0
+    return betainc(df / 2, 0.5, df / (df + t * t))
+
+
+def welch_t(x, y):
+    """Welch's unequal-variance t test: (t, df, two-sided p)."""
+    n1, n2 = len(x), len(y)
+    if n1 < 2 or n2 < 2:
+        raise ValueError("Welch's t needs at least two values per sample")
+    m1, m2 = mean(x), mean(y)
+    v1, v2 = stddev(x) ** 2, stddev(y) ** 2
+    se2 = v1 / n1 + v2 / n2
+    if se2 == 0:
+        return (0.0 if m1 == m2 else math.copysign(math.inf, m1 - m2),
+                float(n1 + n2 - 2), 1.0 if m1 == m2 else 0.0)
+    t = (m1 - m2) / math.sqrt(se2)
+    df = se2 ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
+    return t, df, t_two_sided_p(t, df)
+
+
+def holm(pvalues):
+    """Holm-Bonferroni adjusted p values, in input order."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    adj = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        adj[i] = running
+    return adj
+
+
+def describe(xs, seed=SEED):
+    """n, median, mean, stddev, CoV %, min, max, bootstrap CI of the median."""
+    lo, hi = bootstrap_median_ci(xs, seed=seed)
+    return {"n": len(xs), "median": median(xs), "mean": mean(xs),
+            "stddev": stddev(xs), "cov_pct": cov_pct(xs),
+            "min": min(xs), "max": max(xs), "ci95_lo": lo, "ci95_hi": hi}
+
+
+# --------------------------------------------------------------------------
+# console -> JSON objects
+
+def user_lines(text):
+    """Console text -> [(line number, user line)], kernel lines dropped and
+    user lines with a kernel message spliced in repaired."""
+    out, pending, pending_no = [], "", None
+    for no, line in enumerate(text.split("\n"), 1):
+        line = line.rstrip("\r")
+        if KERNEL_LINE.match(line):
+            continue
+        m = TIMESTAMP.search(line)
+        if m:
+            if pending_no is None:
+                pending_no = no
+            pending += line[:m.start()]
+            continue
+        if pending and not line.strip():
+            continue
+        out.append((pending_no or no, pending + line))
+        pending, pending_no = "", None
+    if pending:
+        out.append((pending_no, pending))
+    return out
+
+
+def extract(text, where="console"):
+    """Benchmark JSON objects in a console log: ([(bench, obj, line)], errors).
+
+    Each error is a string naming where and what; a bad object never hides
+    the others."""
+    objs, errors = [], []
+    cur, buf, start = None, [], 0
+    for no, line in user_lines(text):
+        m = BEGIN.match(line)
+        if m:
+            if cur is not None:
+                errors.append(f"{where}:{start}: JSON of {cur} has no end marker "
+                              f"(another begins at line {no}); dropped")
+            cur, buf, start = m["bench"], [], no
+            continue
+        m = END.match(line)
+        if m:
+            if cur is None:
+                errors.append(f"{where}:{no}: end marker for {m['bench']} without a begin; ignored")
+                continue
+            if m["bench"] != cur:
+                errors.append(f"{where}:{no}: end marker for {m['bench']} inside the JSON of {cur}; dropped")
+                cur = None
+                continue
+            raw = "".join(buf)
+            try:
+                obj = json.loads(raw)
+            except ValueError as e:
+                errors.append(f"{where}:{start}: invalid JSON for {cur}: {e}")
+            else:
+                try:
+                    validate(obj, cur)
+                except InputError as e:
+                    errors.append(f"{where}:{start}: {cur}: {e}")
+                else:
+                    objs.append((cur, obj, start))
+            cur = None
+            continue
+        if cur is not None:
+            buf.append(line)
+    if cur is not None:
+        errors.append(f"{where}:{start}: JSON of {cur} is not terminated "
+                      "(console cut: crash, timeout or lost output); dropped")
+    return objs, errors
+
+
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def validate(obj, bench):
+    """Raise InputError unless obj is a usable benchmark object."""
+    if not isinstance(obj, dict):
+        raise InputError("JSON is not an object")
+    schema = obj.get("schema")
+    if not isinstance(schema, str) or not schema.startswith(INPUT_SCHEMA):
+        raise InputError(f"unknown schema {schema!r} (want {INPUT_SCHEMA}*)")
+    if obj.get("bench") != bench:
+        raise InputError(f"bench field {obj.get('bench')!r} differs from the marker")
+    for key, kind in (("status", str), ("platform", dict), ("mode", dict),
+                      ("metrics", list)):
+        if not isinstance(obj.get(key), kind):
+            raise InputError(f"missing or malformed '{key}'")
+    if obj["status"] != "ok":
+        return
+    for m in obj["metrics"]:
+        if not isinstance(m, dict) or not isinstance(m.get("name"), str):
+            raise InputError("metric without a name")
+        if not _num(m.get("ops")) or m["ops"] <= 0:
+            raise InputError(f"metric {m['name']}: bad 'ops'")
+        if not isinstance(m.get("samples"), list) or not m["samples"]:
+            raise InputError(f"metric {m['name']}: no samples")
+        for s in m["samples"]:
+            if not isinstance(s, dict) or not _num(s.get("ns_per_op")) or s["ns_per_op"] <= 0:
+                raise InputError(f"metric {m['name']}: sample without a positive ns_per_op")
+
+
+# --------------------------------------------------------------------------
+# inputs -> dataset
+
+def mode_from_bbml2(value):
+    """Mode name for an arm64.bbml2= value (None: not on the command line)."""
+    if value is None or value == "":
+        return "none"
+    opts = {o for o in str(value).split(",") if o}
+    if "off" in opts:
+        return "off"
+    if opts == {"assume"}:
+        return "assume"
+    if "repaint" in opts:
+        return "repaint"
+    return f"bbml2={value}"
+
+
+def expected_map(mode):
+    """(linear_map, repainted) the series must report for a mode, or None
+    when the kernel decides (none) or the mode is unknown."""
+    return {"off": ("pte", 0), "assume": ("blocks", 0),
+            "repaint": ("pte", 1)}.get(mode)
+
+
+def _load_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def discover(inputs):
+    """Inputs -> ([job dict], errors). A job dict has run, job, console path,
+    metadata (or None) and the run's metadata (or None)."""
+    jobs, errors = [], []
+    for inp in inputs:
+        path = os.path.abspath(inp)
+        if os.path.isfile(path):
+            d = os.path.dirname(path)
+            jobs.append({"run": os.path.basename(os.path.dirname(os.path.dirname(d))) or d,
+                         "job": os.path.basename(d), "console": path,
+                         "metadata": _load_json(os.path.join(d, "metadata.json")),
+                         "run_metadata": _load_json(os.path.join(d, "..", "..", "metadata.json"))})
+        elif os.path.isdir(os.path.join(path, "jobs")):
+            run_meta = _load_json(os.path.join(path, "metadata.json"))
+            names = sorted(os.listdir(os.path.join(path, "jobs")))
+            if not names:
+                errors.append(f"{inp}: no jobs in this run")
+            for name in names:
+                jd = os.path.join(path, "jobs", name)
+                if not os.path.isdir(jd):
+                    continue
+                jobs.append({"run": os.path.basename(path), "job": name,
+                             "console": os.path.join(jd, "console.log"),
+                             "metadata": _load_json(os.path.join(jd, "metadata.json")),
+                             "run_metadata": run_meta})
+        elif os.path.isfile(os.path.join(path, "console.log")):
+            jobs.append({"run": os.path.basename(os.path.dirname(os.path.dirname(path))),
+                         "job": os.path.basename(path),
+                         "console": os.path.join(path, "console.log"),
+                         "metadata": _load_json(os.path.join(path, "metadata.json")),
+                         "run_metadata": _load_json(os.path.join(path, "..", "..", "metadata.json"))})
+        else:
+            errors.append(f"{inp}: not a run directory (no jobs/), job directory "
+                          "(no console.log) or console file")
+    return jobs, errors
+
+
+def collect(inputs):
+    """Read every input. Returns a dataset dict: boots, records (one per
+    sample), snapshots (linmap-cost), objects (per-boot benchmark headers),
+    errors, warnings."""
+    jobs, errors = discover(inputs)
+    ds = {"boots": [], "records": [], "snapshots": [], "objects": [],
+          "errors": errors, "warnings": []}
+    for job in jobs:
+        where = os.path.relpath(job["console"])
+        try:
+            with open(job["console"], encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError as e:
+            ds["errors"].append(f"{where}: cannot read: {e.strerror}")
+            continue
+        objs, errs = extract(text, where)
+        ds["errors"].extend(errs)
+        if not objs:
+            if not errs:
+                ds["warnings"].append(f"{where}: no benchmark JSON in this console "
+                                      "(not a bench suite run?)")
+            continue
+        meta = job["metadata"] or {}
+        spec = meta.get("spec") or {}
+        boot = f"{job['run']}/{job['job']}"
+        seen = {}
+        for bench, obj, line in objs:
+            mode = spec.get("mode") or mode_from_bbml2(obj["mode"].get("bbml2"))
+            lm = obj["mode"].get("linear_map") or {}
+            exp = expected_map(mode)
+            if obj["status"] != "ok":
+                ds["warnings"].append(f"{where}:{line}: {bench} reported status "
+                                      f"{obj['status']}: {obj.get('reason')}")
+            if not lm:
+                ds["warnings"].append(f"{where}:{line}: {bench}: no linear_map mode proof "
+                                      f"({obj['mode'].get('linear_map_error')})")
+            elif exp and (lm.get("linear_map"), lm.get("repainted")) != exp:
+                ds["warnings"].append(
+                    f"{where}:{line}: {bench}: mode {mode} expects linear_map={exp[0]} "
+                    f"repainted={exp[1]}, the kernel says linear_map={lm.get('linear_map')} "
+                    f"repainted={lm.get('repainted')}")
+            occurrence = seen.get(bench, 0)
+            seen[bench] = occurrence + 1
+            boot_id = boot if not occurrence else f"{boot}#{occurrence + 1}"
+            header = {"run": job["run"], "job": job["job"], "boot": boot_id,
+                      "mode": mode, "bench": bench, "status": obj["status"],
+                      "reason": obj.get("reason"), "params": obj.get("params", {}),
+                      "platform": obj["platform"], "mode_proof": obj["mode"],
+                      "pmu": obj.get("pmu") or {}, "snapshot": obj.get("snapshot") or {},
+                      "kernel": meta.get("kernel"), "git": meta.get("git"),
+                      "tools": (job["run_metadata"] or {}).get("tools") or meta.get("tools"),
+                      "console": where, "line": line}
+            ds["objects"].append(header)
+            if obj["status"] != "ok":
+                continue
+            if header["snapshot"]:
+                ds["snapshots"].append({k: header[k] for k in
+                                        ("run", "job", "boot", "mode", "bench")}
+                                       | {"linear_map": lm, "values": header["snapshot"]})
+            avail = {ev: bool(((header["pmu"].get("events") or {}).get(ev) or {}).get("available"))
+                     for ev in EVENTS}
+            for m in obj["metrics"]:
+                for i, s in enumerate(m["samples"]):
+                    counters = s.get("counters") or {}
+                    per_op = {}
+                    for ev in EVENTS:
+                        v = counters.get(ev)
+                        per_op[ev] = v / m["ops"] if avail[ev] and _num(v) else None
+                    ds["records"].append({
+                        "run": job["run"], "job": job["job"], "boot": boot_id,
+                        "mode": mode, "bench": bench, "metric": m["name"],
+                        "op": m.get("op"), "sample": i, "ops": m["ops"],
+                        "ns": s.get("ns"), "ns_per_op": s["ns_per_op"],
+                        "counters": {ev: counters.get(ev) if avail[ev] else None for ev in EVENTS},
+                        "per_op": per_op, "pmu_running": s.get("pmu_running"),
+                        "linear_map": lm.get("linear_map"),
+                        "emulated": bool(obj["platform"].get("emulated"))})
+        ds["boots"].append({"boot": boot, "run": job["run"], "job": job["job"],
+                            "mode": spec.get("mode") or (ds["objects"][-1]["mode"]),
+                            "benches": sorted(seen)})
+    # Under TCG cpu_cycles runs from the virtual clock at 1 GHz, so a sample
+    # can never count more kernel cycles than it lasted in ns; QEMU's counter
+    # sometimes jumps anyway.
+    emu = [r for r in ds["records"] if r["emulated"] and _num(r["counters"]["cpu_cycles"])
+           and _num(r["ns"])]
+    bad = [r for r in emu if r["counters"]["cpu_cycles"] > 1.05 * r["ns"]]
+    ds["implausible_cycles"] = len(bad)
+    if bad:
+        ds["warnings"].append(
+            f"{len(bad)} of {len(emu)} emulated samples count more kernel cpu_cycles than "
+            "elapsed ns, impossible for QEMU's 1 GHz virtual cycle counter (it jumps now "
+            "and then); cycle medians are robust to this, their CoV is not")
+    return ds
+
+
+# --------------------------------------------------------------------------
+# analysis
+
+def mode_sort_key(mode):
+    return (MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER), mode)
+
+
+def choose_baseline(ds, modes, wanted=None):
+    """The baseline mode: as asked, else the first mode (off, none, ...)
+    whose mode proof says a PTE map that was not repainted."""
+    if wanted:
+        if wanted not in modes:
+            raise InputError(f"baseline mode {wanted!r} has no data (modes: {', '.join(modes)})")
+        return wanted
+    for mode in ["off", "none"] + [m for m in modes if m not in ("off", "none")]:
+        if mode not in modes:
+            continue
+        maps = {(o["mode_proof"].get("linear_map") or {}).get("linear_map") for o in ds["objects"]
+                if o["mode"] == mode}
+        reps = {(o["mode_proof"].get("linear_map") or {}).get("repainted") for o in ds["objects"]
+                if o["mode"] == mode}
+        if maps == {"pte"} and reps <= {0, None}:
+            return mode
+    return modes[0]
+
+
+def analyse(ds, baseline=None, alpha=0.05):
+    """Per-mode statistics and baseline comparisons (a JSON-able dict)."""
+    modes = sorted({r["mode"] for r in ds["records"]} | {s["mode"] for s in ds["snapshots"]},
+                   key=mode_sort_key)
+    if not modes:
+        raise InputError("no usable benchmark data in the inputs")
+    base = choose_baseline(ds, modes, baseline)
+    groups = {}
+    for r in ds["records"]:
+        groups.setdefault((r["bench"], r["metric"]), {}).setdefault(r["mode"], []).append(r)
+
+    stats, comparisons = [], []
+    for (bench, metric), by_mode in groups.items():
+        for mode in sorted(by_mode, key=mode_sort_key):
+            recs = by_mode[mode]
+            xs = [r["ns_per_op"] for r in recs]
+            st = {"bench": bench, "metric": metric, "mode": mode, "quantity": "ns_per_op",
+                  "op": recs[0]["op"], "boots": len({r["boot"] for r in recs}),
+                  "linear_map": sorted({str(r["linear_map"]) for r in recs})}
+            st.update(describe(xs))
+            per_boot = {}
+            for r in recs:
+                per_boot.setdefault(r["boot"], []).append(r["ns_per_op"])
+            st["boot_medians"] = {b: median(v) for b, v in sorted(per_boot.items())}
+            counters = {}
+            for ev in EVENTS:
+                vals = [r["per_op"][ev] for r in recs if r["per_op"][ev] is not None]
+                if vals:
+                    counters[ev] = describe(vals) | {"available": True}
+                else:
+                    counters[ev] = {"available": False,
+                                    "reason": _unavailable_reason(ds, bench, mode, ev)}
+            st["counters_per_op"] = counters
+            stats.append(st)
+        if base not in by_mode:
+            continue
+        bx = [r["ns_per_op"] for r in by_mode[base]]
+        bmed, bcov = median(bx), cov_pct(bx)
+        for mode in sorted(by_mode, key=mode_sort_key):
+            if mode == base:
+                continue
+            x = [r["ns_per_op"] for r in by_mode[mode]]
+            c = {"bench": bench, "metric": metric, "mode": mode, "baseline": base,
+                 "median": median(x), "baseline_median": bmed,
+                 "ratio": median(x) / bmed,
+                 # mmtests convention: + = better; for a time, fewer ns/op
+                 "delta_pct": 100.0 * (bmed - median(x)) / bmed,
+                 "baseline_cov_pct": bcov}
+            try:
+                u, p, method = mann_whitney_u(x, bx)
+                c.update({"mwu_u": u, "p_mwu": p, "mwu_method": method})
+            except ValueError:
+                c.update({"mwu_u": None, "p_mwu": None, "mwu_method": None})
+            try:
+                t, df, pw = welch_t(x, bx)
+                c.update({"welch_t": t, "welch_df": df, "p_welch": pw})
+            except ValueError:
+                c.update({"welch_t": None, "welch_df": None, "p_welch": None})
+            comparisons.append(c)
+    ps = [c["p_mwu"] for c in comparisons if c["p_mwu"] is not None]
+    adj = iter(holm(ps))
+    for c in comparisons:
+        c["p_holm"] = next(adj) if c["p_mwu"] is not None else None
+        c["significant"] = c["p_mwu"] is not None and c["p_mwu"] < alpha
+        c["significant_holm"] = c["p_holm"] is not None and c["p_holm"] < alpha
+        c["beyond_noise"] = abs(c["delta_pct"]) > 2 * c["baseline_cov_pct"]
+        c["verdict"] = (("faster" if c["delta_pct"] > 0 else "slower")
+                        if c["significant"] and c["beyond_noise"] else
+                        "within noise (< 2x CoV)" if c["significant"] else
+                        "no difference shown")
+
+    return {"modes": modes, "baseline": base, "alpha": alpha, "stats": stats,
+            "comparisons": comparisons, "shape": shape_table(ds, modes, base),
+            "geomean": geomean(comparisons, modes, base)}
+
+
+def _unavailable_reason(ds, bench, mode, ev):
+    reasons = set()
+    emulated = False
+    for o in ds["objects"]:
+        if o["bench"] == bench and o["mode"] == mode:
+            e = (o["pmu"].get("events") or {}).get(ev) or {}
+            reasons.add(e.get("reason") or ("available but never scheduled"
+                                            if e.get("available") else "not reported"))
+            emulated |= bool(o["platform"].get("emulated"))
+    return {"emulated": emulated, "reasons": sorted(reasons)}
+
+
+def geomean(comparisons, modes, base):
+    out = {}
+    for mode in modes:
+        if mode == base:
+            continue
+        rs = [c["ratio"] for c in comparisons if c["mode"] == mode]
+        if rs:
+            g = math.exp(sum(math.log(r) for r in rs) / len(rs))
+            out[mode] = {"ratio": g, "delta_pct": 100.0 * (1 - g), "metrics": len(rs)}
+    return out
+
+
+SHAPE_KEYS = ["repaint_ns", "repaint_stop_machine_ns", "repaint_tables_pmd",
+              "repaint_tables_pte", "split_tables_pmd", "split_tables_pte",
+              "split_pud", "split_cont_pmd", "split_pmd", "split_cont_pte",
+              "split_failures"]
+MEM_KEYS = ["mem_total_kb", "mem_free_kb", "mem_available_kb", "page_tables_kb",
+            "boot_reserved_kb", "boot_total_kb"]
+
+
+def shape_table(ds, modes, base):
+    """Per mode: the series' linear_map facts (every object carries them) and
+    the linmap-cost snapshot (memory), with deltas against the baseline."""
+    rows = {}
+    for mode in modes:
+        objs = [o for o in ds["objects"] if o["mode"] == mode]
+        lms = {}
+        for o in objs:
+            lm = o["mode_proof"].get("linear_map")
+            if lm:
+                lms[o["boot"].split("#")[0]] = lm
+        row = {"boots": len({o["boot"].split("#")[0] for o in objs}),
+               "linear_map": sorted({str(lm.get("linear_map")) for lm in lms.values()}),
+               "repainted": sorted({str(lm.get("repainted")) for lm in lms.values()}),
+               "options": sorted({str(lm.get("options")) for lm in lms.values()})}
+        for k in SHAPE_KEYS:
+            vals = [lm[k] for lm in lms.values() if _num(lm.get(k))]
+            row[k] = median(vals) if vals else None
+        snaps = [s["values"] for s in ds["snapshots"] if s["mode"] == mode]
+        for k in MEM_KEYS:
+            vals = [s[k] for s in snaps if _num(s.get(k))]
+            row[k] = median(vals) if vals else None
+        pts = [s["ptdump"] for s in snaps if isinstance(s.get("ptdump"), dict) and s["ptdump"].get("ok")]
+        if pts:
+            for b in ("pud", "cont_pmd", "pmd", "cont_pte", "pte"):
+                row[f"ptdump_{b}_kb"] = median([p["bytes"].get(b, 0) / 1024 for p in pts])
+            row["ptdump_pte_tables"] = median([p.get("pte_tables", 0) for p in pts])
+            row["ptdump_pmd_tables"] = median([p.get("pmd_tables", 0) for p in pts])
+        row["snapshots"] = len(snaps)
+        rows[mode] = row
+    b = rows.get(base, {})
+    for mode, row in rows.items():
+        for k in ("mem_total_kb", "mem_free_kb", "page_tables_kb", "boot_reserved_kb"):
+            row[f"delta_{k}"] = (row[k] - b[k] if row.get(k) is not None
+                                 and b.get(k) is not None else None)
+        ram = row.get("boot_total_kb")
+        row["model_pte_tables_kb"] = ram / 512 if ram else None
+    return rows
+
+
+# --------------------------------------------------------------------------
+# rendering
+
+def fmt(v, digits=1):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float):
+        if abs(v) >= 1e5:
+            return f"{v:,.0f}".replace(",", " ")
+        return f"{v:.{digits}f}"
+    if isinstance(v, int):
+        return f"{v:,}".replace(",", " ")
+    return str(v)
+
+
+def fmt_ns(v):
+    if v is None:
+        return "–"
+    if abs(v) >= 1e5:
+        return f"{v / 1000:.1f} µs"
+    return f"{v:.1f}"
+
+
+def fmt_p(p):
+    if p is None:
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_delta(d, unit=" kB"):
+    if d is None:
+        return "–"
+    return f"{d:+,.0f}{unit}".replace(",", " ")
+
+
+def table(head, rows, align=None):
+    align = align or ["l"] + ["r"] * (len(head) - 1)
+    sep = ["---:" if a == "r" else "---" for a in align]
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join(sep) + " |"]
+    for r in rows:
+        out.append("| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |")
+    return "\n".join(out)
+
+
+def _platforms(ds):
+    plats = {}
+    for o in ds["objects"]:
+        p = o["platform"]
+        # MemTotal is left out: it differs by mode (that is the point).
+        key = (p.get("midr"), p.get("cpus_online"), p.get("page_size"),
+               p.get("release"), p.get("version"), p.get("emulated"))
+        plats.setdefault(key, p)
+    return list(plats.values())
+
+
+def render_md(ds, an, name, inputs):
+    lines = []
+    add = lines.append
+    emulated = any(o["platform"].get("emulated") for o in ds["objects"])
+    base = an["baseline"]
+    add(f"# bbml2-lab benchmarks: {name}")
+    add("")
+    if emulated:
+        add(f"> **{EMULATED_LABEL}.** QEMU counts no TLB event and its softmmu TLB")
+        add("> caches 4K translations whatever the guest's block size; these runs check")
+        add("> that the benchmarks and the modes work, not what blocks buy on hardware.")
+        add("")
+    add("## Platform")
+    add("")
+    tools = next((o["tools"] for o in ds["objects"] if o.get("tools")), None) or {}
+    for p in _platforms(ds):
+        kind = ("QEMU 7.2 TCG" + (f" ({tools['qemu']})" if tools.get("qemu") else "")
+                if p.get("emulated") else "hardware")
+        add(f"* {kind}: MIDR {p.get('midr')} (implementer {p.get('implementer')}), "
+            f"{p.get('cpus_online')} CPUs online, page size {p.get('page_size')} "
+            "(MemTotal per mode below), "
+            f"kernel {p.get('release')} {p.get('version')}")
+    kern = next((o["kernel"] for o in ds["objects"] if o.get("kernel")), None) or {}
+    git = next((o["git"] for o in ds["objects"] if o.get("git")), None) or {}
+    if kern:
+        add(f"* Image sha256 `{str(kern.get('image_sha256'))[:16]}…`, .config sha256 "
+            f"`{str(kern.get('config_sha256'))[:16]}…` ({kern.get('config_file')})")
+    if git:
+        add(f"* git {str(git.get('revision'))[:12]}{' (dirty)' if git.get('dirty') else ''}")
+    add(f"* Inputs: {', '.join(os.path.relpath(i) for i in inputs)}; generated "
+        f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+    add("")
+    add("Per mode (boots x samples per metric; the kernel command line of the first boot):")
+    add("")
+    rows = []
+    for mode in an["modes"]:
+        objs = [o for o in ds["objects"] if o["mode"] == mode]
+        boots = len({o["boot"].split("#")[0] for o in objs})
+        samples = sorted({o["params"].get("samples") for o in objs if o["params"].get("samples")})
+        cmd = objs[0]["mode_proof"].get("cmdline", "") if objs else ""
+        rows.append([f"**{mode}**" if mode == base else mode, boots,
+                     "/".join(map(str, samples)) or "–", f"`{cmd}`"])
+    add(table(["mode", "boots", "samples", "cmdline"], rows, ["l", "r", "r", "l"]))
+    add("")
+    add(f"Baseline: **{base}**. Δ% columns follow the mmtests convention: "
+        "**+ = better** (fewer ns/op than the baseline).")
+    add("")
+
+    # ---- shape / cost
+    add("## Linear map shape and memory cost")
+    add("")
+    add("From `/sys/kernel/debug/arm64/linear_map` (every benchmark's mode proof) and the "
+        "linmap-cost snapshot (`/proc/meminfo`, the boot `Memory:` line, ptdump). "
+        f"Δ columns are against {base}. Model: a PTE-mapped linear map needs one 4K "
+        "table per 2M, **RAM/512**; tables built at boot come from memblock and lower "
+        "MemTotal, tables made by the repaint come from the page allocator and lower "
+        "MemFree instead.")
+    add("")
+    rows = []
+    for mode in an["modes"]:
+        r = an["shape"][mode]
+        rp = r.get("repaint_ns")
+        rows.append([
+            mode, r["boots"], "/".join(r["linear_map"]) or "–", "/".join(r["repainted"]) or "–",
+            fmt(rp / 1e6, 2) if rp else ("0" if rp == 0 else "–"),
+            fmt(r["repaint_stop_machine_ns"] / 1e6, 2) if r.get("repaint_stop_machine_ns") else "–",
+            f"{fmt(r.get('repaint_tables_pmd'))} / {fmt(r.get('repaint_tables_pte'))}",
+            f"{fmt(r.get('split_tables_pmd'))} / {fmt(r.get('split_tables_pte'))}",
+            fmt(r.get("ptdump_pte_tables")),
+        ])
+    add(table(["mode", "boots", "linear_map", "repainted", "repaint ms", "stop_machine ms",
+               "repaint tables pmd / pte", "split tables pmd / pte", "ptdump PTE tables"], rows))
+    add("")
+    rows = []
+    for mode in an["modes"]:
+        r = an["shape"][mode]
+        model = r.get("model_pte_tables_kb")
+        rows.append([
+            mode, fmt(r.get("mem_total_kb")), fmt_delta(r.get("delta_mem_total_kb")),
+            fmt(r.get("mem_free_kb")), fmt_delta(r.get("delta_mem_free_kb")),
+            fmt(r.get("page_tables_kb")), fmt_delta(r.get("delta_page_tables_kb")),
+            fmt(r.get("boot_reserved_kb")), fmt_delta(r.get("delta_boot_reserved_kb")),
+            fmt(model, 0) if model else "–",
+        ])
+    add(table(["mode", "MemTotal kB", "Δ", "MemFree kB", "Δ", "PageTables kB", "Δ",
+               "boot reserved kB", "Δ", "RAM/512 kB"], rows))
+    add("")
+    pt_rows = []
+    for mode in an["modes"]:
+        r = an["shape"][mode]
+        if "ptdump_pte_kb" in r:
+            pt_rows.append([mode] + [fmt(r[f"ptdump_{b}_kb"], 0) for b in
+                                     ("pud", "cont_pmd", "pmd", "cont_pte", "pte")])
+    if pt_rows:
+        add("ptdump of the linear map (KiB per mapping level, median over boots):")
+        add("")
+        add(table(["mode", "PUD", "CONT_PMD", "PMD", "CONT_PTE", "PTE"], pt_rows))
+        add("")
+
+    # ---- benchmarks
+    add("## Benchmarks")
+    add("")
+    ncomp = len(an["comparisons"])
+    add(f"Rows are modes; ns/op per sample, pooled over boots. CI = percentile bootstrap "
+        f"95 % interval of the median ({BOOTSTRAP} resamples). Significance: two-sided "
+        f"**Mann-Whitney U** vs {base} at α = {an['alpha']}: `*` p < α, `**` also "
+        f"significant after Holm–Bonferroni over the {ncomp} comparisons in this report "
+        f"(uncorrected, about {ncomp * an['alpha']:.1f} false `*` are expected by chance). "
+        "Welch's t p is in report.json. A difference counts as real only if significant "
+        "**and** larger than 2x the baseline CoV (verdict column).")
+    add("")
+    comps = {(c["bench"], c["metric"], c["mode"]): c for c in an["comparisons"]}
+    by_bench = {}
+    for st in an["stats"]:
+        by_bench.setdefault(st["bench"], {}).setdefault(st["metric"], []).append(st)
+    descs = {}
+    for o in ds["objects"]:
+        descs.setdefault(o["bench"], o)
+    for bench, metrics in by_bench.items():
+        add(f"### {bench}")
+        add("")
+        for metric, sts in metrics.items():
+            add(f"**{metric}** — ns per {sts[0]['op'] or 'op'} (lower is better)")
+            add("")
+            rows = []
+            for st in sts:
+                c = comps.get((bench, metric, st["mode"]))
+                if c:
+                    mark = "**" if c["significant_holm"] else "*" if c["significant"] else ""
+                    delta = f"{c['delta_pct']:+.1f} %{mark}"
+                    p, verdict = fmt_p(c["p_mwu"]), c["verdict"]
+                else:
+                    delta, p, verdict = ("baseline" if st["mode"] == base else "–"), "–", ""
+                bm = list(st["boot_medians"].values())
+                between = (f"{fmt_ns(min(bm))}–{fmt_ns(max(bm))}" if len(bm) > 1 else "–")
+                rows.append([st["mode"], "/".join(st["linear_map"]),
+                             f"{st['boots']}×{st['n'] // max(st['boots'], 1)}",
+                             fmt_ns(st["median"]),
+                             f"{fmt_ns(st['ci95_lo'])} – {fmt_ns(st['ci95_hi'])}",
+                             fmt(st["cov_pct"]), fmt_ns(st["min"]), fmt_ns(st["max"]),
+                             between, delta, p, verdict])
+            add(table(["mode", "map", "boots×n", "median", "95% CI", "CoV %", "min", "max",
+                       "boot medians", f"Δ% vs {base}", "p (MWU)", "verdict"], rows,
+                      ["l", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l"]))
+            add("")
+            add(counter_table(sts))
+            add("")
+        extra = pcache_extra(by_bench, bench, an["modes"])
+        if extra:
+            add(extra)
+            add("")
+
+    # ---- summary
+    if an["geomean"]:
+        add("## Summary")
+        add("")
+        for mode, g in an["geomean"].items():
+            add(f"* {mode}: geometric mean of the median ratios vs {base} over "
+                f"{g['metrics']} metrics = {g['ratio']:.3f} ({g['delta_pct']:+.1f} %, + = better)")
+        add("")
+
+    # ---- problems and caveats
+    if ds["errors"] or ds["warnings"]:
+        add("## Input problems")
+        add("")
+        for e in ds["errors"]:
+            add(f"* error: {e}")
+        for w in ds["warnings"]:
+            add(f"* warning: {w}")
+        add("")
+    add("## Caveats")
+    add("")
+    if emulated:
+        add("* **Emulation.** Under QEMU TCG every ns is host time spent translating and "
+            "running guest code on a shared, loaded host; block vs PTE changes only the "
+            "guest walk done on a softmmu TLB miss, and QEMU flushes a whole MMU index when "
+            "any page of a large mapping is flushed, so block mode can even look slower. "
+            "Use these numbers to check that the benchmarks and modes work, never as "
+            "performance results.")
+        add("* **Counters.** QEMU 7.2 implements no TLB event (PMCEID bits clear), so "
+            "dtlb_walk, l1d/l2d_tlb_refill and itlb_walk are `n/a (emulated)`; "
+            "inst_retired counts only with -icount. cpu_cycles runs from the virtual "
+            "clock at a nominal 1 GHz: kernel cycles/op is guest time in the kernel.")
+    add("* **Samples are not boots.** Samples of one boot share one physical placement of "
+        "page cache and slab, so the p values measure within-boot noise; with one boot per "
+        "mode they understate the uncertainty. Use >= 3 boots per mode, alternating modes, "
+        "and compare the boot-median columns.")
+    add("* **Working sets are scaled** (see each object's params in report.json): under "
+        "TCG about 8x smaller than on hardware.")
+    add("* Counter values are per operation and kernel-only (exclude_user=1); "
+        "a counter that could not be opened or is not advertised by the PMU is "
+        "reported as n/a, never 0.")
+    add("")
+    add("Files: `report.json` (every sample, statistics, comparisons), `report.svg` "
+        "(medians with 95 % CIs relative to the baseline).")
+    add("")
+    return "\n".join(lines)
+
+
+def counter_table(sts):
+    head = ["mode"] + [f"{ev}/op" for ev in EVENTS] + ["kernel MPKI (dtlb_walk)"]
+    rows = []
+    for st in sts:
+        row = [st["mode"]]
+        cs = st["counters_per_op"]
+        for ev in EVENTS:
+            c = cs[ev]
+            if c.get("available"):
+                row.append(f"{fmt(c['median'], 3 if c['median'] < 10 else 1)} ({fmt(c['cov_pct'])} %)")
+            elif c["reason"]["emulated"]:
+                row.append("n/a (emulated)")
+            else:
+                row.append("n/a (" + "; ".join(c["reason"]["reasons"]) + ")")
+        if cs["dtlb_walk"].get("available") and cs["inst_retired"].get("available") \
+                and cs["inst_retired"]["median"]:
+            row.append(fmt(1000 * cs["dtlb_walk"]["median"] / cs["inst_retired"]["median"], 3))
+        else:
+            row.append("n/a")
+        rows.append(row)
+    return "Kernel-only PMU counts per op, median (CoV):\n\n" + table(head, rows)
+
+
+def pcache_extra(by_bench, bench, modes):
+    """scatter - control: the cost of reaching a cold page, per mode."""
+    pairs = {"pcache-rand-pread": ("scatter", "single_page"),
+             "dentry-scatter-stat": ("scatter", "same"),
+             "unix-scatter": ("scatter", "same")}
+    if bench not in pairs:
+        return None
+    a, b = pairs[bench]
+    sa = {s["mode"]: s for s in by_bench[bench].get(a, [])}
+    sb = {s["mode"]: s for s in by_bench[bench].get(b, [])}
+    rows = [[m, fmt_ns(sa[m]["median"] - sb[m]["median"])] for m in modes if m in sa and m in sb]
+    if not rows:
+        return None
+    return (f"{a} − {b} (median ns/op: the extra cost of a scattered object over the hot "
+            "control):\n\n" + table(["mode", "Δ ns/op"], rows))
+
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+
+
+def _esc(s):
+    return (str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def render_svg(an, title, emulated=False):
+    """Median ns/op per metric and mode, divided by the baseline median, with
+    the bootstrap 95 % CI as a bar: one row per benchmark metric."""
+    base = an["baseline"]
+    bstats = {(s["bench"], s["metric"]): s for s in an["stats"] if s["mode"] == base}
+    rows = []
+    for key in dict.fromkeys((s["bench"], s["metric"]) for s in an["stats"]):
+        if key not in bstats:
+            continue
+        bm = bstats[key]["median"]
+        pts = [(s["mode"], s["median"] / bm, s["ci95_lo"] / bm, s["ci95_hi"] / bm)
+               for s in an["stats"] if (s["bench"], s["metric"]) == key]
+        rows.append((f"{key[0]} {key[1]}", sorted(pts, key=lambda p: mode_sort_key(p[0]))))
+    if not rows:
+        return None
+    lo = min(min(p[2] for p in pts) for _, pts in rows)
+    hi = max(max(p[3] for p in pts) for _, pts in rows)
+    lo, hi = min(lo, 1.0), max(hi, 1.0)
+    pad = (hi - lo) * 0.08 or 0.05
+    lo, hi = lo - pad, hi + pad
+    modes = an["modes"]
+    left, width, rowh, top = 260, 520, 20 + 10 * len(modes), 60
+    H = top + rowh * len(rows) + 60
+    W = left + width + 40
+
+    def x(v):
+        return left + (v - lo) / (hi - lo) * width
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+           f'viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{W}" height="{H}" fill="white"/>',
+           f'<text x="{W / 2}" y="20" text-anchor="middle" font-size="14">{_esc(title)}</text>',
+           f'<text x="{W / 2}" y="38" text-anchor="middle" fill="#555">median ns/op relative '
+           f'to {_esc(base)} (bars: bootstrap 95 % CI; left of 1 = faster)'
+           f'{" — QEMU TCG, emulated: not hardware numbers" if emulated else ""}</text>']
+    # grid
+    step = 10 ** math.floor(math.log10((hi - lo) / 4)) if hi > lo else 0.1
+    for mult in (1, 2, 5):
+        if (hi - lo) / (step * mult) <= 8:
+            step *= mult
+            break
+    g = math.ceil(lo / step) * step
+    while g <= hi:
+        out.append(f'<line x1="{x(g):.1f}" y1="{top - 5}" x2="{x(g):.1f}" '
+                   f'y2="{top + rowh * len(rows)}" stroke="#ddd"/>')
+        out.append(f'<text x="{x(g):.1f}" y="{top + rowh * len(rows) + 15}" '
+                   f'text-anchor="middle" fill="#555">{g:.2f}</text>')
+        g += step
+    out.append(f'<line x1="{x(1):.1f}" y1="{top - 5}" x2="{x(1):.1f}" '
+               f'y2="{top + rowh * len(rows)}" stroke="#333" stroke-dasharray="4 3"/>')
+    for i, (label, pts) in enumerate(rows):
+        y0 = top + i * rowh
+        if i % 2:
+            out.append(f'<rect x="0" y="{y0}" width="{W}" height="{rowh}" fill="#f6f6f6" '
+                       'fill-opacity="0.6"/>')
+        out.append(f'<text x="{left - 10}" y="{y0 + rowh / 2 + 4}" text-anchor="end">'
+                   f'{_esc(label)}</text>')
+        for mode, med, clo, chi in pts:
+            k = modes.index(mode)
+            y = y0 + 10 + k * 10
+            col = COLORS[k % len(COLORS)]
+            out.append(f'<line x1="{x(clo):.1f}" y1="{y}" x2="{x(chi):.1f}" y2="{y}" '
+                       f'stroke="{col}" stroke-width="2"/>')
+            out.append(f'<circle cx="{x(med):.1f}" cy="{y}" r="3.5" fill="{col}">'
+                       f'<title>{_esc(mode)}: {med:.3f} [{clo:.3f}, {chi:.3f}]</title></circle>')
+    ly = top + rowh * len(rows) + 35
+    lx = left
+    for k, mode in enumerate(modes):
+        label = f'{mode}{" (baseline)" if mode == base else ""}'
+        out.append(f'<circle cx="{lx}" cy="{ly}" r="4" fill="{COLORS[k % len(COLORS)]}"/>')
+        out.append(f'<text x="{lx + 8}" y="{ly + 4}">{_esc(label)}</text>')
+        lx += 8 * len(label) + 40
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------
+
+def _write(path, text):
+    tmp = f"{path}.tmp.{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _clean(o):
+    """JSON-safe: NaN/inf -> None."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    return o
+
+
+def dump_report(report):
+    """report.json text: indented, but one line per sample record (and per
+    benchmark object and snapshot), and
+    unavailable counters left out of the records (the objects' pmu section
+    says which events exist and why the others do not)."""
+    parts = []
+    for key, value in _clean(report).items():
+        if key in ("records", "objects", "snapshots"):
+            recs = []
+            for r in value:
+                if key == "records":
+                    r = dict(r)
+                    r["counters"] = {k: v for k, v in r["counters"].items() if v is not None}
+                    r["per_op"] = {k: v for k, v in r["per_op"].items() if v is not None}
+                recs.append(json.dumps(r, separators=(",", ":")))
+            text = "[\n" + ",\n".join(recs) + "\n]" if recs else "[]"
+        else:
+            text = json.dumps(value, indent=1)
+        parts.append(f"{json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="Collect bbml2-lab benchmark JSON from console logs and write "
+                    "report.json, report.md and report.svg.")
+    ap.add_argument("inputs", nargs="+", metavar="INPUT",
+                    help="results/<run> directory, job directory or console.log")
+    ap.add_argument("-o", "--out", required=True, help="output directory (created)")
+    ap.add_argument("--name", help="report title (default: the output directory name)")
+    ap.add_argument("--baseline", help="baseline mode (default: first PTE mode: off, none...)")
+    ap.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
+    ap.add_argument("--no-svg", action="store_true", help="do not write report.svg")
+    args = ap.parse_args(argv)
+
+    ds = collect(args.inputs)
+    for e in ds["errors"]:
+        print(f"report: error: {e}", file=sys.stderr)
+    for w in ds["warnings"]:
+        print(f"report: warning: {w}", file=sys.stderr)
+    try:
+        an = analyse(ds, args.baseline, args.alpha)
+    except InputError as e:
+        print(f"report: {e}", file=sys.stderr)
+        return 2
+    name = args.name or os.path.basename(os.path.abspath(args.out))
+    os.makedirs(args.out, exist_ok=True)
+    report = {"schema": SCHEMA, "name": name,
+              "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "inputs": [os.path.relpath(i) for i in args.inputs],
+              "baseline": an["baseline"], "alpha": an["alpha"], "modes": an["modes"],
+              "significance_test": "Mann-Whitney U, two-sided; Holm-Bonferroni in p_holm; "
+                                   "Welch t in p_welch",
+              "delta_convention": "delta_pct = (baseline median - median) / baseline median "
+                                  "* 100: + = fewer ns/op (better)",
+              "emulated": any(o["platform"].get("emulated") for o in ds["objects"]),
+              "boots": ds["boots"], "objects": ds["objects"], "shape": an["shape"],
+              "stats": an["stats"], "comparisons": an["comparisons"],
+              "geomean": an["geomean"], "records": ds["records"],
+              "snapshots": ds["snapshots"], "errors": ds["errors"],
+              "warnings": ds["warnings"]}
+    _write(os.path.join(args.out, "report.json"), dump_report(report))
+    _write(os.path.join(args.out, "report.md"), render_md(ds, an, name, args.inputs))
+    if not args.no_svg:
+        svg = render_svg(an, f"bbml2-lab benchmarks: {name}", report["emulated"])
+        if svg:
+            _write(os.path.join(args.out, "report.svg"), svg)
+    n = len(ds["records"])
+    print(f"report: {args.out}: {n} samples, {len(ds['boots'])} boots, modes "
+          f"{', '.join(an['modes'])} (baseline {an['baseline']}), "
+          f"{len(ds['errors'])} input errors")
+    return 1 if ds["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
