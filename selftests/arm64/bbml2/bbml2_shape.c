@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bbml2_shape: the shape of the linear map (bytes per kind of leaf, from
+ * the kernel page table dump) is exactly what the mode implies, and the
+ * repaint and split accounting of the series matches the page tables.
+ *
+ * The expected shape is computed, not hard-coded: the mapped ranges (from
+ * ptdump holes) are cut at the kernel image alias (no contiguous entries)
+ * and the early KFENCE pool (pages only) and mapped the way map_mem()
+ * does, with blocks or pages depending on the expected mode; then the
+ * repaint (every leaf outside the alias to pages) if the mode repaints,
+ * then the on-demand splits the kernel counted since boot, each of which
+ * moves a known number of bytes one level down.
+ *
+ * BBML2_EXPECT_MODE=<arm64.bbml2 value|none> replaces the command line as
+ * the source of the expected mode (to check that the tests fail when the
+ * expectation is wrong).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../kselftest_harness.h"
+#include "bbml2_util.h"
+
+struct shape_state {
+	struct lm_info info;
+	struct bbml2_expect e;
+	struct lm_geom g;
+	struct pt_map now;
+	unsigned long kfence_start, kfence_end;
+};
+
+/* False if the test was skipped. */
+static bool load(struct __test_metadata *_metadata, struct shape_state *st)
+{
+	char err[512];
+
+	memset(st, 0, sizeof(*st));
+	ASSERT_EQ(0, lm_geom_init(&st->g, getpagesize()));
+	ASSERT_EQ(0, lm_info_read(&st->info, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, bbml2_expect_get(&st->e, &st->info, err, sizeof(err)))
+		TH_LOG("%s", err);
+	TH_LOG("expected: %s", st->e.why);
+	/* The early KFENCE pool is page mapped: the module knows where. */
+	if (!access("/sys/module/kfence", F_OK)) {
+		struct module_info mi;
+		int fd = sess_open();
+
+		if (fd < 0)
+			SKIP(return false,
+			     "KFENCE is built in: the test module is needed to locate its pool");
+		ASSERT_EQ(0, module_info_get(fd, &mi));
+		close(fd);
+		st->kfence_start = mi.kfence_start;
+		st->kfence_end = mi.kfence_end;
+	}
+	ASSERT_EQ(0, ptdump_read(&st->now, err, sizeof(err))) TH_LOG("%s", err);
+	return true;
+}
+
+static void log_shape(struct __test_metadata *_metadata, const char *what,
+		      const struct lm_shape *s)
+{
+	TH_LOG("%s: PUD %lu CONT_PMD %lu PMD %lu CONT_PTE %lu PTE %lu bytes; alias PMD %lu PTE %lu CONT %lu; tables pte %lu pmd %lu",
+	       what, s->bytes[LMK_PUD], s->bytes[LMK_CONT_PMD],
+	       s->bytes[LMK_PMD], s->bytes[LMK_CONT_PTE], s->bytes[LMK_PTE],
+	       s->alias[LMK_PMD], s->alias[LMK_PTE],
+	       s->alias[LMK_CONT_PTE] + s->alias[LMK_CONT_PMD],
+	       s->pte_tables, s->pmd_tables);
+}
+
+/* Only for TEST_F_TIMEOUT: walking a page-mapped 8 GiB map takes time. */
+FIXTURE(shape) {
+	int unused;
+};
+
+FIXTURE_SETUP(shape)
+{
+}
+
+FIXTURE_TEARDOWN(shape)
+{
+}
+
+static const enum lm_kind kinds[] = {
+	LMK_PUD, LMK_CONT_PMD, LMK_PMD, LMK_CONT_PTE, LMK_PTE, LMK_TOP,
+};
+
+/* Parser self-checks (bench-and-kselftest.md 2.4 step 6) and coverage. */
+TEST_F_TIMEOUT(shape, parser_selfcheck, 300)
+{
+	struct shape_state st;
+	struct lm_shape s;
+	char err[512], buf[4096], *line, *save;
+	unsigned long ram = 0, memtotal = 0;
+	size_t i;
+
+	if (!load(_metadata, &st))
+		return;
+	EXPECT_EQ(0, pt_map_selfcheck(&st.now, &st.g, NULL, err, sizeof(err)))
+		TH_LOG("%s", err);
+	EXPECT_EQ(st.info.lm_start, st.now.start);
+	EXPECT_EQ(st.info.lm_end, st.now.end);
+	pt_map_shape(&st.now, &st.g, st.info.alias_start, st.info.alias_end, &s);
+	log_shape(_metadata, "now", &s);
+
+	/* The kernel alias: read-only, not tagged, never contiguous. */
+	for (i = 0; i < st.now.nr; i++) {
+		const struct pt_line *l = &st.now.l[i];
+
+		if (l->end <= st.info.alias_start || l->start >= st.info.alias_end)
+			continue;
+		pt_line_str(l, buf, sizeof(buf));
+		EXPECT_TRUE(l->start >= st.info.alias_start &&
+			    l->end <= st.info.alias_end)
+			TH_LOG("line crosses the kernel alias edge: %s", buf);
+		EXPECT_TRUE(!l->hole && (l->attrs & PTA_RO) &&
+			    !(l->attrs & (PTA_F | PTA_CON)) &&
+			    l->memtype == PT_MT_NORMAL)
+			TH_LOG("unexpected kernel alias line: %s", buf);
+	}
+
+	/* MemTotal <= mapped <= System RAM (/proc/iomem, top level). */
+	ASSERT_LT(0, read_file("/proc/iomem", buf, sizeof(buf)));
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long a, b;
+
+		if (line[0] != ' ' && strstr(line, ": System RAM") &&
+		    sscanf(line, "%lx-%lx", &a, &b) == 2)
+			ram += b - a + 1;
+	}
+	ASSERT_LT(0, read_file("/proc/meminfo", buf, sizeof(buf)));
+	sscanf(strstr(buf, "MemTotal:") ?: "", "MemTotal: %lu", &memtotal);
+	memtotal <<= 10;
+	TH_LOG("mapped %lu, System RAM %lu, MemTotal %lu", s.mapped, ram,
+	       memtotal);
+	EXPECT_LE(memtotal, s.mapped);
+	if (ram) {
+		EXPECT_LE(s.mapped, ram);
+	}
+	pt_map_free(&st.now);
+}
+
+/* Test 2: bytes per kind of leaf, exactly as the mode implies. */
+TEST_F_TIMEOUT(shape, shape_by_mode, 300)
+{
+	struct shape_state st;
+	struct lm_shape want, got;
+	struct lm_counts rc = { 0 };
+	struct pt_map boot;
+	unsigned long blocks, total;
+	char buf[256];
+	size_t i;
+
+	if (!load(_metadata, &st))
+		return;
+	ASSERT_EQ(0, lm_boot_model(&st.now, &st.g, st.info.alias_start,
+				   st.info.alias_end, st.kfence_start,
+				   st.kfence_end, st.e.blocks_at_boot, &boot));
+	if (st.e.repainted)
+		lm_model_repaint(&boot, &st.g, st.info.alias_start,
+				 st.info.alias_end, &rc);
+	pt_map_shape(&boot, &st.g, st.info.alias_start, st.info.alias_end, &want);
+	/*
+	 * On-demand splits since boot (module loads, earlier tests): only
+	 * possible with blocks; each moves bytes one kind down.
+	 */
+	if (st.e.requires)
+		lm_shape_after_splits(&want, &st.g, &st.info.split);
+	pt_map_shape(&st.now, &st.g, st.info.alias_start, st.info.alias_end, &got);
+	lm_counts_str(&st.info.split, buf, sizeof(buf));
+	TH_LOG("on-demand splits since boot: %s", buf);
+	log_shape(_metadata, "expected", &want);
+	log_shape(_metadata, "actual  ", &got);
+	for (i = 0; i < ARRAY_SIZE(kinds); i++) {
+		enum lm_kind k = kinds[i];
+
+		EXPECT_EQ(want.bytes[k], got.bytes[k])
+			TH_LOG("%s bytes outside the kernel alias", lm_kind_name(k));
+		EXPECT_EQ(want.alias[k], got.alias[k])
+			TH_LOG("%s bytes in the kernel alias", lm_kind_name(k));
+	}
+	EXPECT_EQ(want.mapped, got.mapped);
+
+	blocks = got.bytes[LMK_PUD] + got.bytes[LMK_CONT_PMD] +
+		 got.bytes[LMK_PMD] + got.bytes[LMK_CONT_PTE];
+	if (!strcmp(st.e.map, "pte")) {
+		/* Page mapped: no block or contiguous entry outside the alias. */
+		EXPECT_EQ(0UL, blocks);
+		EXPECT_EQ(0UL, got.alias[LMK_CONT_PTE] + got.alias[LMK_CONT_PMD]);
+	} else {
+		total = got.mapped;
+		EXPECT_LT(0UL, got.bytes[LMK_CONT_PMD]);
+		EXPECT_LT(0UL, got.bytes[LMK_PMD]);
+		/*
+		 * PUD blocks need a whole aligned GiB of one mapped range:
+		 * present if the layout has one (the exact check above says
+		 * so); early KFENCE pools and memblock holes can cut them all.
+		 */
+		if (!want.bytes[LMK_PUD] && !st.info.split.pud)
+			TH_LOG("no PUD block possible: no aligned GiB without a hole, the kernel alias or the KFENCE pool");
+		if (total >= (2UL << 30)) {
+			EXPECT_LE(total / 100 * 90,
+				  got.bytes[LMK_PUD] + got.bytes[LMK_CONT_PMD] +
+				  got.bytes[LMK_PMD] + got.alias[LMK_PMD])
+				TH_LOG("less than 90%% of the linear map in blocks");
+		}
+	}
+	pt_map_free(&boot);
+	pt_map_free(&st.now);
+}
+
+/*
+ * The page-table pages the kernel counts (boot layout + repaint + on-demand
+ * splits) are the tables the dump shows.
+ */
+TEST_F_TIMEOUT(shape, table_accounting, 300)
+{
+	struct shape_state st;
+	struct lm_shape boot_s, got;
+	struct pt_map boot;
+
+	if (!load(_metadata, &st))
+		return;
+	ASSERT_EQ(0, lm_boot_model(&st.now, &st.g, st.info.alias_start,
+				   st.info.alias_end, st.kfence_start,
+				   st.kfence_end, st.e.blocks_at_boot, &boot));
+	pt_map_shape(&boot, &st.g, st.info.alias_start, st.info.alias_end, &boot_s);
+	pt_map_shape(&st.now, &st.g, st.info.alias_start, st.info.alias_end, &got);
+	TH_LOG("PTE tables: %lu at boot + %lu repaint + %lu split, %lu now",
+	       boot_s.pte_tables, st.info.repaint.tables_pte,
+	       st.info.split.tables_pte, got.pte_tables);
+	TH_LOG("PMD tables: %lu at boot + %lu repaint + %lu split, %lu now",
+	       boot_s.pmd_tables, st.info.repaint.tables_pmd,
+	       st.info.split.tables_pmd, got.pmd_tables);
+	EXPECT_EQ(boot_s.pte_tables + st.info.repaint.tables_pte +
+		  st.info.split.tables_pte, got.pte_tables);
+	EXPECT_EQ(boot_s.pmd_tables + st.info.repaint.tables_pmd +
+		  st.info.split.tables_pmd, got.pmd_tables);
+	pt_map_free(&boot);
+	pt_map_free(&st.now);
+}
+
+/* Test 4: the repaint split everything outside the alias, and said so. */
+TEST_F_TIMEOUT(shape, repaint_accounting, 300)
+{
+	struct shape_state st;
+	struct lm_shape boot_s, got;
+	struct lm_counts rc = { 0 };
+	struct pt_map boot;
+	unsigned long tables, model;
+	char want[256], have[256];
+
+	if (!load(_metadata, &st))
+		return;
+	if (!st.e.repainted && !st.info.repainted)
+		SKIP(return, "not a repaint boot (%s: map=%s)", st.e.value, st.e.map);
+	ASSERT_EQ(st.e.repainted, st.info.repainted);
+
+	/* The repaint starts from the block layout of the boot CPU. */
+	ASSERT_EQ(0, lm_boot_model(&st.now, &st.g, st.info.alias_start,
+				   st.info.alias_end, st.kfence_start,
+				   st.kfence_end, true, &boot));
+	pt_map_shape(&boot, &st.g, st.info.alias_start, st.info.alias_end, &boot_s);
+	lm_model_repaint(&boot, &st.g, st.info.alias_start, st.info.alias_end, &rc);
+	lm_counts_str(&rc, want, sizeof(want));
+	lm_counts_str(&st.info.repaint, have, sizeof(have));
+	TH_LOG("repaint: expected %s", want);
+	TH_LOG("repaint: reported %s", have);
+	EXPECT_TRUE(lm_counts_equal(&rc, &st.info.repaint));
+
+	pt_map_shape(&st.now, &st.g, st.info.alias_start, st.info.alias_end, &got);
+	tables = st.info.repaint.tables_pte + boot_s.pte_tables;
+	TH_LOG("PTE tables: %lu repaint + %lu at boot = %lu; dump: %lu tables, %lu mapped %luK windows, %lu alias blocks",
+	       st.info.repaint.tables_pte, boot_s.pte_tables, tables,
+	       got.pte_tables, got.mapped_windows, st.g.pmd >> 10,
+	       got.alias_blocks);
+	EXPECT_EQ(got.pte_tables, tables);
+	EXPECT_EQ(got.mapped_windows - got.alias_blocks, tables);
+	/* Page tables for a page-mapped linear map: RAM / 512 (4K pages). */
+	model = got.mapped / st.g.pmd;
+	EXPECT_LE(tables > model ? tables - model : model - tables, model / 100)
+		TH_LOG("%lu PTE tables vs %lu from the RAM/512 model", tables, model);
+
+	EXPECT_EQ(0UL, got.bytes[LMK_PUD] + got.bytes[LMK_CONT_PMD] +
+		  got.bytes[LMK_PMD] + got.bytes[LMK_CONT_PTE])
+		TH_LOG("block or contiguous mapping outside the kernel alias after the repaint");
+	EXPECT_EQ(0UL, got.alias[LMK_CONT_PTE] + got.alias[LMK_CONT_PMD]);
+	EXPECT_LT(0ULL, st.info.repaint_ns);
+	EXPECT_LE(st.info.repaint_ns, st.info.repaint_stop_machine_ns);
+	EXPECT_EQ(0, st.info.requires_bbml2);
+	pt_map_free(&boot);
+	pt_map_free(&st.now);
+}
+
+/* No writable and executable kernel mapping anywhere (mm/ptdump.c). */
+TEST_F_TIMEOUT(shape, check_wx, 300)
+{
+	char buf[64];
+
+	if (read_file(DEBUGFS_DIR "/check_wx_pages", buf, sizeof(buf)) < 0)
+		SKIP(return, "no %s/check_wx_pages", DEBUGFS_DIR);
+	EXPECT_STREQ("SUCCESS\n", buf);
+}
+
+static void unload_module_at_exit(void)
+{
+	module_unload();
+}
+
+int main(int argc, char **argv)
+{
+	char err[256];
+
+	bbml2_prereq(NEED_PTDUMP);
+	/* Only needed to locate an early KFENCE pool. */
+	if (!access("/sys/module/kfence", F_OK) && access(MODULE_CTL, F_OK) &&
+	    !module_load(err, sizeof(err))) {
+		module_loaded_here = true;
+		atexit(unload_module_at_exit);
+	}
+	return test_harness_run(argc, argv);
+}

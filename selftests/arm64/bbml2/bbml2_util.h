@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the arm64/bbml2 tests: the series' debugfs file, the
+ * expected linear map mode derived from the kernel command line, the
+ * kernel log, the test module and whole-program prerequisites.
+ */
+#ifndef BBML2_UTIL_H
+#define BBML2_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../../kselftest.h"
+#include "ptdump_parse.h"
+
+#define DEBUGFS_DIR	"/sys/kernel/debug"
+#define LM_DEBUGFS	DEBUGFS_DIR "/arm64/linear_map"
+#define MODULE_NAME	"bbml2_test"
+#define MODULE_CTL	DEBUGFS_DIR "/" MODULE_NAME "/ctl"
+#define MODULE_KO	"test_modules/" MODULE_NAME ".ko"
+/* Set to an arm64.bbml2= value ("none" for no option) to override it. */
+#define EXPECT_ENV	"BBML2_EXPECT_MODE"
+
+/* /sys/kernel/debug/arm64/linear_map */
+struct lm_info {
+	char options[64];
+	char linear_map[16];
+	int rodata_full, debug_pagealloc;
+	int boot_cpu_bbml2, system_bbml2;
+	int blocks_at_boot, requires_bbml2, repainted;
+	unsigned long long repaint_ns, repaint_stop_machine_ns;
+	struct lm_counts repaint, split;
+	unsigned long split_failures;
+	unsigned long lm_start, lm_end, alias_start, alias_end;
+	int nkeys;
+};
+
+int lm_info_read(struct lm_info *info, char *err, size_t len);
+/* Runtime split counters now minus @before. */
+void lm_counts_sub(struct lm_counts *d, const struct lm_counts *now,
+		   const struct lm_counts *before);
+bool lm_counts_equal(const struct lm_counts *a, const struct lm_counts *b);
+void lm_counts_str(const struct lm_counts *c, char *buf, size_t len);
+
+/* arm64.bbml2= options, as the kernel parses them. */
+#define BBML2_OFF	1u
+#define BBML2_ASSUME	2u
+#define BBML2_REPAINT	4u
+
+#define MAX_WARN	32
+
+struct bbml2_expect {
+	const char *source;	/* "the command line" or EXPECT_ENV */
+	char value[256];	/* the arm64.bbml2 occurrences, as given */
+	int occurrences;
+	unsigned int opts;
+	char options[32];	/* "none" or the list the kernel prints */
+	/* Warnings the kernel logs while parsing, in order. */
+	char warn[MAX_WARN][192];
+	int nwarn;
+	int banners;		/* "assume" banners */
+	/* The linear map decision. */
+	int rodata_full, debug_pagealloc, kfence_late;
+	int boot_cpu, system, blocks_at_boot, requires, repainted;
+	const char *map;
+	int early_cpus;
+	char why[512];
+};
+
+
+/* Read /proc/cmdline (or EXPECT_ENV) and derive what the kernel must do. */
+int bbml2_expect_get(struct bbml2_expect *e, const struct lm_info *info,
+		     char *err, size_t len);
+/*
+ * 0 if the kernel runs the expected mode (linear_map, requires_bbml2,
+ * repainted); else -1 and a description in @err.
+ */
+int bbml2_mode_check(const struct lm_info *info, char *err, size_t len);
+/* Value of the last "@name=" on the command line, NULL if absent. */
+const char *cmdline_param(const char *name, char *buf, size_t len);
+
+/* Kernel log records from /dev/kmsg. */
+struct kmsg_rec {
+	unsigned long long seq;
+	int level;
+	char *msg;
+};
+
+struct kmsg {
+	struct kmsg_rec *r;
+	size_t nr, cap;
+	unsigned long long first_seq;
+	bool lost;
+};
+
+/* Every record still in the buffer with seq >= @from. */
+int kmsg_read(struct kmsg *k, unsigned long long from);
+void kmsg_free(struct kmsg *k);
+/* The sequence number the next record will get. */
+unsigned long long kmsg_mark(void);
+/* Records since @from that look like a kernel splat, up to @max in @buf. */
+int kmsg_splats(unsigned long long from, char *buf, size_t len);
+
+/* The test module. */
+int module_load(char *err, size_t len);
+int module_unload(void);
+/* Wait until the init memory of the module is freed (a work item). */
+int module_sync(void);
+int sess_open(void);
+/* Run a command; 0 and the result in @out, or -errno. */
+__printf(4, 5)
+int sess_cmd(int fd, char *out, size_t outlen, const char *fmt, ...);
+struct module_info {
+	unsigned long kfence_start, kfence_end;
+	long page_size;
+};
+int module_info_get(int fd, struct module_info *mi);
+
+/* Whole-program prerequisites; ksft_exit_skip() when absent. */
+#define NEED_PTDUMP	1u
+#define NEED_MODULE	2u
+void bbml2_prereq(unsigned int need);
+/* Whether bbml2_prereq() loaded the module (it unloads it at exit). */
+extern bool module_loaded_here;
+
+int read_file(const char *path, char *buf, size_t len);
+int write_file(const char *path, const char *s);
+int online_cpus(int *cpus, int max);
+int present_cpus(int *cpus, int max);
+unsigned long align_down(unsigned long x, unsigned long a);
+
+#endif /* BBML2_UTIL_H */
