@@ -19,7 +19,7 @@ STAMP_DIR=$BUILD_DIR/deps
 PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 linux-source-6.12 ccache make bc flex bison libssl-dev libelf-dev cpio
 gzip xz-utils rsync kmod perl lava-dispatcher python3-jinja2 python3-yaml
-python3-pytest python3-voluptuous gpiod python3-libgpiod"
+python3-pytest python3-voluptuous lavacli gpiod python3-libgpiod"
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
