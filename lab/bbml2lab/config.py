@@ -121,16 +121,18 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
                               list("tTfF"))
 
 
-def _load_yaml(path):
+def load_yaml(path, loader=_Loader, what="expected a mapping at the top level"):
+    """A YAML file whose top level is a mapping; LabError naming the file
+    otherwise. The default loader reads YAML 1.2 booleans (see _Loader)."""
     try:
         with open(path) as f:
-            data = yaml.load(f, Loader=_Loader)
+            data = yaml.load(f, Loader=loader)
     except OSError as e:
         raise LabError(f"{path}: cannot read: {e.strerror}") from None
     except yaml.YAMLError as e:
         raise LabError(f"{path}: YAML error: {' '.join(str(e).split())}") from None
     if not isinstance(data, dict):
-        raise LabError(f"{path}: expected a mapping at the top level")
+        raise LabError(f"{path}: {what}")
     return data
 
 
@@ -145,7 +147,7 @@ def _check(schema, data, path):
 
 def load_boards(path):
     """Load and validate boards.yaml; returns {name: board dict}."""
-    boards = _check(BOARDS_SCHEMA, _load_yaml(path), path)["boards"]
+    boards = _check(BOARDS_SCHEMA, load_yaml(path), path)["boards"]
     for name, b in boards.items():
         need = {"qemu": ["qemu"], "u-boot": ["uboot", "power"]}[b["kind"]]
         for key in need:
@@ -161,7 +163,7 @@ class Matrix:
 
     def __init__(self, path, boards):
         self.path = path
-        data = _check(MATRIX_SCHEMA, _load_yaml(path), path)
+        data = _check(MATRIX_SCHEMA, load_yaml(path), path)
         self.configs = data["configs"]
         self.modes = {k: v or "" for k, v in data["modes"].items()}
         self.defaults = data["defaults"]

@@ -15,6 +15,7 @@ import voluptuous
 import yaml
 
 from . import LabError
+from .config import load_yaml
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 BASE_CMDLINE = "rdinit=/init"
@@ -144,16 +145,8 @@ def validate_job(job, where="job"):
 
 
 def validate_file(path):
-    """Schema-check one job YAML file."""
-    try:
-        with open(path) as f:
-            job = yaml.safe_load(f)
-    except OSError as e:
-        raise LabError(f"{path}: cannot read: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise LabError(f"{path}: YAML error: {_one_line(e)}") from None
-    if not isinstance(job, dict):
-        raise LabError(f"{path}: not a job (expected a mapping)")
+    """Schema-check one job YAML file, read as LAVA reads it (YAML 1.1)."""
+    job = load_yaml(path, yaml.SafeLoader, "not a job (expected a mapping)")
     validate_job(job, where=str(path))
 
 
