@@ -259,7 +259,8 @@ def cmd_plans(args):
     for name, args_ in matrix.modes.items():
         print(f"mode {name}: {args_ or '(no arguments)'}")
     for name, b in matrix.boards.items():
-        print(f"board {name}: {b['kind']} {b['device_type']} bbml2={b['bbml2']}")
+        print(f"board {name}: {b['kind']} {b['lava']['device_type']} bbml2={b['bbml2']} "
+              f"modes={','.join(b['modes'])}")
     return 0
 
 

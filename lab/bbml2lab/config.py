@@ -11,7 +11,7 @@ from pathlib import Path
 import voluptuous as vol
 import yaml
 
-from . import LabError
+from . import LabError, cpus
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 SUITE = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
@@ -65,24 +65,64 @@ OVERRIDES_SCHEMA = vol.Schema({
     vol.Optional("cmdline"): _cmdline,
     vol.Optional("timeout_min"): vol.All(int, vol.Range(min=1, max=600)),
 })
+MODE_NAMES = ("none", "off", "assume", "assume-repaint", "repaint")
+EMULATED_ONLY_MODES = ("assume", "assume-repaint")
+HARDWARE_MODES = ["none", "off", "repaint"]
+KINDS = ("qemu", "qemu-uboot", "u-boot", "uefi-grub")
+_RANGE = vol.All([vol.All(int, vol.Range(min=0))], vol.Length(min=2, max=2))
+CPU_GROUP = {
+    vol.Required("class"): vol.Match(NAME),
+    vol.Required("midr"): vol.Match(r"^0x[0-9a-fA-F]{1,8}$", msg="expected a hex MIDR like 0x410fd842"),
+    vol.Optional("count", default=1): vol.Any(vol.All(int, vol.Range(min=1, max=1024)), "rest",
+                                              msg="count must be a positive int or 'rest'"),
+}
+POWER_SCHEMA = vol.Any(
+    {vol.Required("driver"): "gpio",
+     vol.Required("chip"): vol.All(str, vol.Length(min=1)),
+     vol.Required("line"): vol.Any(vol.All(int, vol.Range(min=0)), vol.Match(NAME)),
+     vol.Optional("active_low", default=False): bool,
+     vol.Optional("min_off_ms", default=3000): vol.All(int, vol.Range(min=0, max=600000)),
+     vol.Optional("reset_off_ms"): vol.All(int, vol.Range(min=0, max=600000)),
+     vol.Optional("initial", default="off"): vol.Any("on", "off")},
+    {vol.Required("driver"): "command",
+     vol.Required("on"): vol.All(str, vol.Length(min=1)),
+     vol.Required("off"): vol.All(str, vol.Length(min=1)),
+     vol.Optional("status"): vol.All(str, vol.Length(min=1)),
+     vol.Optional("min_off_ms", default=3000): vol.All(int, vol.Range(min=0, max=600000)),
+     vol.Optional("reset_off_ms"): vol.All(int, vol.Range(min=0, max=600000))},
+    msg="power: driver gpio {chip, line, active_low, min_off_ms, reset_off_ms, initial} "
+        "or driver command {on, off, status, min_off_ms, reset_off_ms}")
 BOARD_SCHEMA = vol.Schema({
-    vol.Required("kind"): vol.Any("qemu", "u-boot", msg="kind must be qemu or u-boot"),
-    vol.Required("device_type"): vol.Match(NAME),
+    vol.Required("kind"): vol.Any(*KINDS, msg=f"kind must be one of {', '.join(KINDS)}"),
+    vol.Required("platform"): vol.Any("emulated", "hardware",
+                                      msg="platform must be emulated or hardware"),
+    vol.Required("cpus"): vol.All([CPU_GROUP], vol.Length(min=1)),
+    vol.Optional("mem_mb"): vol.All(int, vol.Range(min=128, msg="mem_mb must be at least 128")),
+    vol.Optional("limits"): {vol.Optional("cpus"): _RANGE, vol.Optional("mem_mb"): _RANGE},
     vol.Required("bbml2"): vol.Any("uniform", "mixed", "none",
                                    msg="bbml2 must be uniform, mixed or none"),
+    vol.Optional("modes"): vol.All([vol.Any(*MODE_NAMES)], vol.Length(min=1)),
+    vol.Required("kernel_config"): vol.Match(NAME),
+    vol.Required("lava"): {vol.Required("hostname"): vol.Match(NAME),
+                           vol.Required("device_type"): vol.Match(NAME),
+                           vol.Required("worker"): vol.Match(NAME),
+                           vol.Optional("tags", default=[]): [vol.Match(NAME)]},
     vol.Required("console"): {vol.Required("device"): str,
-                              vol.Required("baud"): vol.All(int, vol.Range(min=1200))},
+                              vol.Required("baud"): vol.All(int, vol.Range(min=1200)),
+                              vol.Optional("connection"): str},
     vol.Optional("description"): str,
+    vol.Optional("power"): POWER_SCHEMA,
     vol.Optional("qemu"): {vol.Optional("cpu"): str, vol.Optional("machine"): str,
                            vol.Optional("device_dict"): str},
     vol.Optional("uboot"): {vol.Required("kernel_addr"): HEX, vol.Required("ramdisk_addr"): HEX,
                             vol.Required("dtb_addr"): HEX, vol.Optional("dtb"): str},
-    vol.Optional("power"): {vol.Required("gpio_chip"): str,
-                            vol.Required("gpio_line"): vol.All(int, vol.Range(min=0)),
-                            vol.Optional("active_low"): bool},
+    vol.Optional("grub"): {vol.Optional("efi", default=True): bool},
 })
 BOARDS_SCHEMA = vol.Schema({vol.Required("boards"): vol.All({vol.Match(NAME): BOARD_SCHEMA},
                                                             vol.Length(min=1))})
+# What each kind needs besides the common keys.
+KIND_NEEDS = {"qemu": ["qemu"], "qemu-uboot": ["qemu", "uboot", "power", "mem_mb"],
+              "u-boot": ["uboot", "power", "mem_mb"], "uefi-grub": ["grub", "power", "mem_mb"]}
 
 
 @dataclass(frozen=True)
@@ -145,17 +185,68 @@ def _check(schema, data, path):
         raise LabError(f"{path}: {msg}") from None
 
 
+def _check_board(path, name, b):
+    """Cross-field rules of one board; LabError naming the board."""
+    where = f"{path}: boards/{name}"
+    for key in KIND_NEEDS[b["kind"]]:
+        if key not in b:
+            raise LabError(f"{where}: kind {b['kind']} needs '{key}'")
+    hardware = b["platform"] == "hardware"
+    if hardware and b["kind"] in ("qemu", "qemu-uboot"):
+        raise LabError(f"{where}: kind {b['kind']} is emulated, not hardware")
+    rest = [i for i, g in enumerate(b["cpus"]) if g["count"] == "rest"]
+    if rest and (hardware or rest != [len(b["cpus"]) - 1]):
+        raise LabError(f"{where}: cpus: 'count: rest' only in the last group of an emulated board")
+    for g in b["cpus"]:
+        cpus.parse_midr(g["midr"])
+    if not rest:
+        implied = cpus.implied_bbml2(cpus.expand(b["cpus"]))
+        if implied != b["bbml2"]:
+            raise LabError(f"{where}: bbml2 is {b['bbml2']} but its CPUs' MIDRs make it {implied} "
+                           "(allow-list: lab/bbml2lab/cpus.py)")
+    elif not cpus.on_allow_list(b["cpus"][0]["midr"]) and b["bbml2"] != "none":
+        raise LabError(f"{where}: bbml2 is {b['bbml2']} but the boot CPU is not on the allow-list")
+    if hardware and "limits" in b:
+        raise LabError(f"{where}: limits are for emulated boards; hardware has fixed cpus/mem_mb")
+    modes = b.setdefault("modes", HARDWARE_MODES if hardware else list(MODE_NAMES))
+    if hardware:
+        bad = [m for m in modes if m in EMULATED_ONLY_MODES]
+        if bad:
+            raise LabError(f"{where}: modes: {', '.join(bad)} only exist for emulated CPUs")
+    if "power" in b and b["power"].get("reset_off_ms", b["power"]["min_off_ms"]) \
+            < b["power"]["min_off_ms"]:
+        raise LabError(f"{where}: power: reset_off_ms is below min_off_ms")
+    for key, (lo, hi) in b.get("limits", {}).items():
+        if lo > hi:
+            raise LabError(f"{where}: limits/{key}: {lo} > {hi}")
+    b["lava"]["tags"] = sorted(set(b["lava"]["tags"]) | {f"bbml2-{b['bbml2']}"})
+
+
 def load_boards(path):
     """Load and validate boards.yaml; returns {name: board dict}."""
     boards = _check(BOARDS_SCHEMA, load_yaml(path), path)["boards"]
+    hosts, lines = {}, {}
     for name, b in boards.items():
-        need = {"qemu": ["qemu"], "u-boot": ["uboot", "power"]}[b["kind"]]
-        for key in need:
-            if key not in b:
-                raise LabError(f"{path}: boards/{name}: kind {b['kind']} needs a '{key}' section")
+        _check_board(path, name, b)
         if "uboot" in b:
             b["uboot"] = {k: hex(v) if isinstance(v, int) else v for k, v in b["uboot"].items()}
+        host = b["lava"]["hostname"]
+        if host in hosts:
+            raise LabError(f"{path}: boards/{name}: LAVA hostname {host} is also {hosts[host]}'s")
+        hosts[host] = name
+        p = b.get("power", {})
+        if p.get("driver") == "gpio":
+            line = (p["chip"], str(p["line"]))
+            if line in lines:
+                raise LabError(f"{path}: boards/{name}: power line {line[0]}/{line[1]} is also "
+                               f"{lines[line]}'s")
+            lines[line] = name
     return boards
+
+
+def board_cpus(board, count=None):
+    """Per-CPU list of a board for a job with `count` CPUs."""
+    return cpus.expand(board["cpus"], count)
 
 
 class Matrix:
@@ -202,6 +293,35 @@ class Matrix:
         if e["config"] not in self.configs:
             raise LabError(f"{self.path}: {where}: unknown kernel config '{e['config']}' "
                            f"(known: {', '.join(self.configs)})")
+        board = self.boards[e["board"]]
+        for mode in e["modes"]:
+            if mode not in board["modes"]:
+                raise LabError(f"{self.path}: {where}: board {e['board']} does not run mode "
+                               f"'{mode}' (its modes: {', '.join(board['modes'])})")
+
+    def _board_facts(self, e, explicit, where):
+        """cpus/mem_mb of an entry as its board allows: hardware boards fix
+        both (an explicit value is refused), emulated boards take the plan's
+        within the inventory's limits (the board's own values by default)."""
+        board = self.boards[e["board"]]
+        fixed = not any(g["count"] == "rest" for g in board["cpus"])
+        own = {"cpus": len(board_cpus(board)) if fixed else None, "mem_mb": board.get("mem_mb")}
+        for key in ("cpus", "mem_mb"):
+            if board["platform"] == "hardware":
+                if key in explicit and e[key] != [own[key]]:
+                    raise LabError(f"{where}: board {e['board']} is hardware with {own[key]} "
+                                   f"{'CPUs' if key == 'cpus' else 'MiB'}: {key} "
+                                   f"{e[key]} contradicts it")
+                e[key] = [own[key]]
+                continue
+            if key not in explicit and own[key] is not None:
+                e[key] = [own[key]]
+            lo, hi = board.get("limits", {}).get(key, (0, 1 << 30))
+            for v in e[key]:
+                if not lo <= v <= hi:
+                    raise LabError(f"{where}: board {e['board']} takes {key} {lo}..{hi}, not {v}")
+        for count in e["cpus"]:
+            board_cpus(board, count)
 
     def expand(self, plan, overrides=None):
         """JobSpecs for a plan. overrides: board/config/cpus/mem_mb/modes/cmdline/
@@ -229,6 +349,8 @@ class Matrix:
         for i, entry in enumerate(entries):
             e = self._merged(entry, overrides)
             self._check_entry(e, f"{where}/{i}")
+            explicit = set(entry) | {k for k, v in (overrides or {}).items() if v is not None}
+            self._board_facts(e, explicit, f"{self.path}: {where}/{i}")
             for cpus in e["cpus"]:
                 for mem in e["mem_mb"]:
                     for mode in e["modes"]:

@@ -63,7 +63,7 @@ def run_job(spec, board, art, job_dir, renderer, run_tag, repo):
     job_dir = Path(job_dir)
     meta = {"job": spec.name, "status": "running", "error": None, "spec": asdict(spec),
             "board": {"name": spec.board, "kind": board["kind"],
-                      "device_type": board["device_type"], "bbml2": board["bbml2"]},
+                      "device_type": board["lava"]["device_type"], "bbml2": board["bbml2"]},
             "started": metadata.utcnow(), "git": metadata.git_revision(repo),
             "tools": metadata.tool_versions()}
     results, outcome = [], None

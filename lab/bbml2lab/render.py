@@ -74,7 +74,7 @@ class Renderer:
                        "booti_ramdisk_addr": u["ramdisk_addr"],
                        "booti_dtb_addr": u["dtb_addr"]}
         ctx = {
-            "device_type": board["device_type"], "job_name": f"bbml2-lab {spec.name}",
+            "device_type": board["lava"]["device_type"], "job_name": f"bbml2-lab {spec.name}",
             "timeout_min": spec.timeout_min, "context": context,
             "metadata": {"bbml2lab.suite": spec.suite, "bbml2lab.mode": spec.mode,
                          "bbml2lab.config": spec.config, "bbml2lab.board": spec.board,
@@ -84,7 +84,7 @@ class Renderer:
             "initrd_url": initrd_url, "dtb_url": dtb_url,
         }
         job = self._render_yaml("job/header.jinja2", ctx, dict)
-        job["actions"] = (self._render_yaml(f"deploy/{board['kind']}.jinja2", ctx, list)
+        job["actions"] = (self._render_yaml(f"deploy/{DEPLOY[board['kind']]}.jinja2", ctx, list)
                           + self._render_yaml("test/ktap-monitors.jinja2", ctx, list))
         return job, cmdline
 
@@ -117,6 +117,11 @@ class Renderer:
         if not isinstance(data, dict) or "actions" not in data:
             raise LabError(f"device template {name}: rendered device has no 'actions'")
         return text
+
+
+# Deploy/boot template per board kind: a virtual u-boot board boots exactly
+# like a physical one.
+DEPLOY = {"qemu": "qemu", "qemu-uboot": "u-boot", "u-boot": "u-boot", "uefi-grub": "grub"}
 
 
 def _tojson(value):

@@ -30,11 +30,12 @@ def test_real_configs_expand(files):
     assert names[0] == "smoke-none-4c-2048m"
     # the kselftests in every mode with 2 and 8 GiB on the qemu kernel
     assert {n for n in names if n.startswith("kselftest-") and "debug" not in n} == {
-        f"kselftest-{m}-4c-{mem}m" for m in ("none", "off", "assume", "repaint")
+        f"kselftest-{m}-4c-{mem}m" for m in ("none", "off", "assume", "assume-repaint")
         for mem in (2048, 8192)}
-    # every mode on the debug kernel with debug_pagealloc=on
+    # one debug_pagealloc=on boot: every mode is page-mapped from boot there,
+    # so the emulated mixed system's command line proves the switch yields
     dpa = [s for s in specs if s.name.startswith("kselftest-debug-pagealloc-")]
-    assert sorted(s.mode for s in dpa) == ["assume", "none", "off", "repaint"]
+    assert [s.mode for s in dpa] == ["assume-repaint"]
     assert all(s.config == "debug" and "debug_pagealloc=on" in s.kernel_args for s in dpa)
     assert {s.config for s in specs} == {"qemu", "debug"}
     assert m.modes["off"] == "arm64.bbml2=off"          # `off` is not YAML 1.1 False
@@ -53,7 +54,7 @@ def test_overrides_expand_lists(files):
 
 @pytest.mark.parametrize("change,message", [
     (lambda d: d["plans"]["smoke"][0].update(modes=["none", "sideways"]),
-     r"plans/smoke/0: unknown mode 'sideways' \(known: none, off, assume, repaint\)"),
+     r"plans/smoke/0: unknown mode 'sideways' \(known: none, off, assume, assume-repaint, repaint\)"),
     (lambda d: d["plans"]["smoke"][0].update(board="nope"), r"plans/smoke/0: unknown board 'nope'"),
     (lambda d: d["plans"]["smoke"][0].update(cpus="four"), r"plans/smoke/0/cpus: "),
     (lambda d: d["plans"]["smoke"][0].update(mem_mb=[1024, 64]), r"mem_mb must be 128..65536"),
@@ -85,16 +86,62 @@ def test_missing_file(files, tmp_path):
 @pytest.mark.parametrize("change,message", [
     (lambda d: d["boards"]["rpi4-01"].update(bbml2="sometimes"),
      r"boards/rpi4-01/bbml2: bbml2 must be uniform, mixed or none"),
-    (lambda d: d["boards"]["rpi4-01"].pop("power"), r"boards/rpi4-01: kind u-boot needs a 'power'"),
-    (lambda d: d["boards"]["rpi4-01"]["power"].update(gpio_line="x"),
-     r"boards/rpi4-01/power/gpio_line: "),
+    (lambda d: d["boards"]["rpi4-01"].pop("power"), r"boards/rpi4-01: kind u-boot needs 'power'"),
+    (lambda d: d["boards"]["rpi4-01"]["power"].update(line="x y"), r"boards/rpi4-01/power: "),
+    (lambda d: d["boards"]["rpi4-01"]["power"].update(driver="pdu"), r"boards/rpi4-01/power: "),
     (lambda d: d["boards"]["rpi4-01"]["uboot"].update(dtb_addr="12zz"), r"hex address"),
-    (lambda d: d["boards"]["qemu-virt"].update(kind="fastboot"), r"kind must be qemu or u-boot"),
+    (lambda d: d["boards"]["qemu-virt"].update(kind="fastboot"), r"kind must be one of qemu, "),
+    # the declared BBML2 class must be the one the MIDRs give under the allow-list
+    (lambda d: d["boards"]["rpi4-01"].update(bbml2="uniform"),
+     r"boards/rpi4-01: bbml2 is uniform but its CPUs' MIDRs make it none"),
+    (lambda d: d["boards"]["x4-mixed-01"]["cpus"][0].update(midr="0x410fd822"),
+     r"boards/x4-mixed-01: bbml2 is mixed but its CPUs' MIDRs make it none"),
+    (lambda d: d["boards"]["ampereone-01"]["cpus"].append({"class": "a", "midr": "0x410fd082"}),
+     r"boards/ampereone-01: bbml2 is uniform but its CPUs' MIDRs make it mixed"),
+    (lambda d: d["boards"]["rpi4-01"].update(modes=["none", "assume"]),
+     r"boards/rpi4-01: modes: assume only exist for emulated CPUs"),
+    (lambda d: d["boards"]["rpi4-01"]["cpus"][0].update(count="rest"), r"'count: rest' only"),
+    (lambda d: d["boards"]["rpi4-01"]["power"].update(line="rock-pi-4b-01-pwr"),
+     r"power line lab-relays/rock-pi-4b-01-pwr is also rock-pi-4b-01's"),
+    (lambda d: d["boards"]["rpi4-01"]["lava"].update(hostname="x4-mixed-01"),
+     r"boards/x4-mixed-01: LAVA hostname x4-mixed-01 is also rpi4-01's"),
+    (lambda d: d["boards"]["rpi4-01"]["power"].update(reset_off_ms=10),
+     r"reset_off_ms is below min_off_ms"),
+    (lambda d: d["boards"]["vboard-none-01"].update(platform="hardware"),
+     r"kind qemu-uboot is emulated, not hardware"),
 ])
 def test_board_errors(files, change, message):
     edit(files[1], change)
     with pytest.raises(LabError, match=message):
         config.load(*files)
+
+
+def test_board_facts_and_mode_sets(files):
+    m = config.load(*files)
+    # hardware: the board's own CPU count and memory, whatever the defaults say
+    spec, = m.expand("smoke", {"board": "rock-pi-4b-01"})
+    assert (spec.cpus, spec.mem_mb) == (6, 4096)
+    assert m.boards["rock-pi-4b-01"]["modes"] == ["none", "off", "repaint"]
+    assert m.boards["rpi4-01"]["lava"]["tags"] == ["bbml2-none"]
+    # emulated with fixed CPUs: the board's values unless the plan names them
+    spec, = m.expand("smoke", {"board": "vboard-uniform-01"})
+    assert (spec.cpus, spec.mem_mb) == (4, 2048)
+    spec, = m.expand("smoke", {"board": "vboard-uniform-01", "mem_mb": [1024]})
+    assert spec.mem_mb == 1024
+    assert [c["midr"] for c in config.board_cpus(m.boards["qemu-virt"], 3)] == ["0x000f0510"] * 3
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"board": "rpi4-01", "cpus": [2]}, r"board rpi4-01 is hardware with 4 CPUs: cpus \[2\] contradicts"),
+    ({"board": "rpi4-01", "mem_mb": [1024]}, r"board rpi4-01 is hardware with 4096 MiB"),
+    ({"board": "rpi4-01", "modes": ["assume"]}, r"board rpi4-01 does not run mode 'assume'"),
+    ({"board": "x4-mixed-01", "modes": ["assume-repaint"]}, r"does not run mode 'assume-repaint'"),
+    ({"board": "vboard-none-01", "mem_mb": [8192]}, r"board vboard-none-01 takes mem_mb 1024..4096"),
+    ({"board": "vboard-none-01", "cpus": [2]}, r"takes cpus 4..4, not 2"),
+])
+def test_plan_contradicting_board_is_refused(files, overrides, message):
+    with pytest.raises(LabError, match=message):
+        config.load(*files).expand("smoke", overrides)
 
 
 def test_board_integer_address_normalised(files):

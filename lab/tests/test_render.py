@@ -19,7 +19,7 @@ def matrix():
 
 @pytest.fixture
 def spec(matrix):
-    return matrix.expand("smoke", {"modes": ["repaint"], "cpus": [4], "mem_mb": [2048]})[0]
+    return matrix.expand("smoke", {"modes": ["assume-repaint"], "cpus": [4], "mem_mb": [2048]})[0]
 
 
 def test_qemu_job_is_valid_and_carries_job_values(matrix, spec):
