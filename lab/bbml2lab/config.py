@@ -304,6 +304,8 @@ class Matrix:
         both (an explicit value is refused), emulated boards take the plan's
         within the inventory's limits (the board's own values by default)."""
         board = self.boards[e["board"]]
+        if "config" not in explicit:
+            e["config"] = board["kernel_config"]
         fixed = not any(g["count"] == "rest" for g in board["cpus"])
         own = {"cpus": len(board_cpus(board)) if fixed else None, "mem_mb": board.get("mem_mb")}
         for key in ("cpus", "mem_mb"):

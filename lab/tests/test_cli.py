@@ -55,7 +55,7 @@ def test_render_and_validate_commands(tmp_path, capsys):
     assert cli.main(["render", "--plan", "smoke", "--board", "rpi4-01",
                      "--artifact-url", "http://srv/a", "--out", str(tmp_path / "o")]) == 0
     job = tmp_path / "o/smoke-none-4c-4096m.job.yaml"
-    assert "url: http://srv/a/qemu/dtbs/broadcom/bcm2711-rpi-4-b.dtb" in job.read_text()
+    assert "url: http://srv/a/board/dtbs/broadcom/bcm2711-rpi-4-b.dtb" in job.read_text()
     capsys.readouterr()
     bad = tmp_path / "bad.yaml"
     bad.write_text("device_type: qemu\n")

@@ -120,7 +120,7 @@ def test_board_facts_and_mode_sets(files):
     m = config.load(*files)
     # hardware: the board's own CPU count and memory, whatever the defaults say
     spec, = m.expand("smoke", {"board": "rock-pi-4b-01"})
-    assert (spec.cpus, spec.mem_mb) == (6, 4096)
+    assert (spec.cpus, spec.mem_mb, spec.config) == (6, 4096, "board")
     assert m.boards["rock-pi-4b-01"]["modes"] == ["none", "off", "repaint"]
     assert m.boards["rpi4-01"]["lava"]["tags"] == ["bbml2-none"]
     # emulated with fixed CPUs: the board's values unless the plan names them
@@ -128,6 +128,11 @@ def test_board_facts_and_mode_sets(files):
     assert (spec.cpus, spec.mem_mb) == (4, 2048)
     spec, = m.expand("smoke", {"board": "vboard-uniform-01", "mem_mb": [1024]})
     assert spec.mem_mb == 1024
+    # every nightly job runs on a virtual board in that board's mode set
+    nightly = m.expand("nightly")
+    assert {(s.board, s.mode) for s in nightly if s.suite == "kselftest"} == {
+        (b, mode) for b in ("vboard-uniform-01", "vboard-none-01")
+        for mode in m.boards[b]["modes"]}
     assert [c["midr"] for c in config.board_cpus(m.boards["qemu-virt"], 3)] == ["0x000f0510"] * 3
 
 
@@ -152,7 +157,7 @@ def test_board_integer_address_normalised(files):
 @pytest.mark.parametrize("overrides,message", [
     ({"modes": ["nope"]}, r"^--modes: unknown mode 'nope'"),
     ({"board": "nope"}, r"^--board: unknown board 'nope'"),
-    ({"config": "fast"}, r"^--config: unknown kernel config 'fast' \(known: qemu, debug, bench\)"),
+    ({"config": "fast"}, r"^--config: unknown kernel config 'fast' \(known: qemu, debug, bench, board\)"),
     ({"cpus": [0]}, r"cpus must be 1..64"),
     ({"cmdline": "x'y"}, r"must not contain quotes"),
 ])
@@ -162,8 +167,9 @@ def test_override_errors(files, overrides, message):
 
 
 def test_unknown_plan_and_int_lists(files):
-    with pytest.raises(LabError, match=r"unknown plan 'nightly' \(known: smoke, main, kselftest, check, bench\)"):
-        config.load(*files).expand("nightly")
+    with pytest.raises(LabError, match=r"unknown plan 'weekly' \(known: smoke, main, kselftest, check, bench, "
+                       r"nightly, lab-check, nightly-hardware\)"):
+        config.load(*files).expand("weekly")
     assert config.parse_int_list("2048,8192", "--mem") == [2048, 8192]
     with pytest.raises(LabError, match=r"--mem: expected comma-separated integers"):
         config.parse_int_list("2048,lots", "--mem")
