@@ -18,7 +18,7 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import LabError, console, health, ktap, lavalog, lavarun, metadata, render, report
+from . import LabError, console, health, ktap, lavalog, lavarun, linmap, metadata, render, report
 from .fsutil import atomic_write, atomic_write_json
 
 TIMEOUT_MARGIN_S = 120
@@ -100,6 +100,7 @@ def run_job(spec, board, art, job_dir, renderer, run_tag, repo):
             "log_records": log.records, "log_bad_lines": len(log.bad_lines),
             "log_bad_samples": [f"line {n}: {text}" for n, text in log.bad_lines[:5]]})
         meta["kernel"]["console_version"] = con.linux_version
+        meta["linear_map"] = linmap.parse("\n".join(log.console))
         meta["guest"] = con.boot
         if not log.records:
             raise LabError(f"LAVA log {job_dir / 'lava.jsonl'} has no records "
@@ -127,4 +128,5 @@ def run_job(spec, board, art, job_dir, renderer, run_tag, repo):
     return {"name": spec.name, "dir": str(job_dir), "status": meta["status"],
             "verdict": meta["verdict"], "counts": meta["counts"], "wall_s": meta.get("wall_s"),
             "lava_verdict": meta.get("lava", {}).get("verdict"), "error": meta["error"],
+            "mode": spec.mode, "board": spec.board, "linear_map": meta.get("linear_map"),
             "results": results, "bad_log_lines": meta.get("lava", {}).get("log_bad_lines", 0)}

@@ -5,6 +5,8 @@ A result is {"name", "result": pass|fail|skip|error, "detail", "suite", "job"}.
 import re
 import xml.etree.ElementTree as ET
 
+from . import linmap
+
 RESULTS = ("pass", "fail", "skip", "error")
 # Characters XML 1.0 cannot carry (console garbage must not break junit.xml).
 XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -74,14 +76,17 @@ def _cell(text):
 def summary_md(run_id, jobs, results):
     """Human summary; jobs is the list of per-job summary dicts of the run."""
     lines = [f"# bbml2-lab run {run_id}", "",
-             "| job | verdict | passed | failed | skipped | wall (s) | LAVA | note |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| job | verdict | passed | failed | skipped | wall (s) | LAVA | board | mode | "
+             "linear map | note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for j in jobs:
         c = j["counts"]
         wall = f"{j['wall_s']:.1f}" if j.get("wall_s") is not None else "-"
+        lm = linmap.summary(j["linear_map"]) if j.get("linear_map") else "-"
         lines.append(f"| {_cell(j['name'])} | **{j['verdict']}** | {c['pass']} | "
                      f"{c['fail'] + c['error']} | {c['skip']} | {wall} | "
-                     f"{_cell(j.get('lava_verdict') or '-')} | {_cell(j.get('error') or '')} |")
+                     f"{_cell(j.get('lava_verdict') or '-')} | {_cell(j.get('board') or '-')} | "
+                     f"{_cell(j.get('mode') or '-')} | {_cell(lm)} | {_cell(j.get('error') or '')} |")
     bad = [r for r in results if r["result"] in ("fail", "error")]
     if bad:
         lines += ["", "## Failures", ""]
