@@ -250,8 +250,12 @@ def test_mode_mapping_and_expectations():
     assert report.mode_from_bbml2(None) == "none"
     assert report.mode_from_bbml2("off") == "off"
     assert report.mode_from_bbml2("assume") == "assume"
-    assert report.mode_from_bbml2("assume,repaint") == "repaint"
+    assert report.mode_from_bbml2("assume,repaint") == "assume-repaint"
     assert report.mode_from_bbml2("repaint") == "repaint"
+    # result directories from before the rename keep reading right
+    assert report.run_mode("repaint", "assume,repaint") == "assume-repaint"
+    assert report.run_mode("repaint", "repaint") == "repaint"
+    assert report.run_mode(None, "assume") == "assume"
     assert report.mode_from_bbml2("off,assume") == "off"
     assert report.expected_map("assume") == ("blocks", 0)
     assert report.expected_map("none") is None
@@ -381,9 +385,9 @@ def test_shape_table_memory_deltas(tmp_path):
     an = report.analyse(ds)
     sh = an["shape"]
     assert sh["assume"]["delta_mem_total_kb"] == 4088
-    assert sh["repaint"]["delta_mem_free_kb"] == 2018052 - 2022616
+    assert sh["assume-repaint"]["delta_mem_free_kb"] == 2018052 - 2022616
     assert sh["none"]["model_pte_tables_kb"] == 4096
-    assert sh["repaint"]["repaint_tables_pte"] == 1021
+    assert sh["assume-repaint"]["repaint_tables_pte"] == 1021
     md = report.render_md(ds, an, "t", [run])
     assert "| assume | 2 052 264 | +4 088 kB |" in md
 
@@ -396,7 +400,7 @@ def test_real_console_end_to_end(tmp_path):
     out = tmp_path / "rep"
     assert report.main(["-o", str(out), str(tmp_path / "run")]) == 0
     rep = json.loads((out / "report.json").read_text())
-    assert rep["modes"] == ["repaint"]               # from arm64.bbml2=assume,repaint
+    assert rep["modes"] == ["assume-repaint"]        # an old run: "repaint" was assume,repaint
     assert rep["emulated"] is True
     assert len(rep["records"]) == 70                 # 7 metrics x 10 samples
-    assert rep["shape"]["repaint"]["linear_map"] == ["pte"]
+    assert rep["shape"]["assume-repaint"]["linear_map"] == ["pte"]
