@@ -124,6 +124,18 @@ $(foreach c,qemu debug bench,$(eval $(call guest_rules,$(c))))
 .PHONY: rootfs
 rootfs: rootfs-$(CONFIG)
 
+# --- el2shim: EL2 program giving each QEMU CPU its own MIDR (lab/el2shim) ---
+
+EL2SHIM := $(BUILD)/el2shim/el2shim.bin
+EL2SHIM_MAKE = $(MAKE) -C lab/el2shim O=$(BUILD)/el2shim CROSS_COMPILE=$(CROSS_COMPILE)
+$(EL2SHIM): $(wildcard lab/el2shim/*.[chS] lab/el2shim/*.lds lab/el2shim/Makefile) | $(DEPS_STAMP)
+	$(EL2SHIM_MAKE)
+
+# the binary, then its host unit test (KTAP)
+.PHONY: el2shim
+el2shim: $(EL2SHIM)
+	$(EL2SHIM_MAKE) test
+
 # --- boots through LAVA (lab/run.py), results under results/<run>/ ----------
 
 # lava-run must run as root. MODES, MEM and CPUS, when given, replace the
