@@ -49,7 +49,6 @@ done
 case $smp$mem$timeout in
 *[!0-9]*) echo "boot.sh: -s, -m and -t take numbers" >&2; exit 2 ;;
 esac
-[ "$mem" -ge 256 ] || { echo "boot.sh: -m must be at least 256 (QEMU puts the initrd at RAM + 128 MiB)" >&2; exit 2; }
 
 args="console=ttyAMA0 rdinit=/init rodata=full bbml2lab.cpus=$smp bbml2lab.mem_mb=$mem"
 [ -z "$cpulist" ] || args="$args el2shim.cpus=$cpulist"

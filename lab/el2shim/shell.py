@@ -7,8 +7,8 @@
 Starts lab/el2shim/boot.sh with the given arguments plus the guest shell,
 waits for the shell prompt, then sends one line of COMMANDS_FILE at a time,
 each after the previous one's prompt came back; finally `poweroff -f`. The
-whole console goes to stdout. Exit status: boot.sh's, or 3 if the prompt
-never came (a hung or crashed guest).
+whole console goes to stdout. Exit status: boot.sh's, or 3 if a prompt
+never came (the last line then says whether the console closed or timed out).
 """
 import argparse
 import os
@@ -47,29 +47,29 @@ def main():
     seen = b""
 
     def wait_prompt():
+        """None once the prompt is there, else why it never came."""
         nonlocal seen
         deadline = time.monotonic() + args.timeout
         while PROMPT not in seen:
             left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            ready, _, _ = select.select([proc.stdout], [], [], left)
+            ready = select.select([proc.stdout], [], [], left)[0] if left > 0 else []
             if not ready:
-                return False
+                return f"no shell prompt within {args.timeout:g} s"
             chunk = os.read(proc.stdout.fileno(), 4096)
             if not chunk:
-                return False
+                return "console closed before a shell prompt"
             sys.stdout.buffer.write(chunk)
             sys.stdout.buffer.flush()
             seen += chunk
         seen = seen[seen.index(PROMPT) + len(PROMPT):]
-        return True
+        return None
 
     for line in lines + ["poweroff -f"]:
-        if not wait_prompt():
+        why = wait_prompt()
+        if why:
             proc.kill()
             proc.wait()
-            print("\nshell.py: no shell prompt (guest hung or crashed)")
+            print(f"\nshell.py: {why}")
             return 3
         proc.stdin.write(line.encode() + b"\n")
         proc.stdin.flush()

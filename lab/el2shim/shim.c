@@ -16,6 +16,7 @@
 #define MPIDR_HWID_MASK		0xff00ffffffUL
 
 #define HCR_RW			BIT(31)
+#define HCR_TWI			BIT(13)
 #define HCR_TSC			BIT(19)
 #define HCR_APK			BIT(40)
 #define HCR_API			BIT(41)
@@ -50,6 +51,7 @@ struct cpu {
 u8 shim_stacks[SHIM_MAX_CPUS][1UL << SHIM_STACK_SHIFT] __attribute__((aligned(16)));
 static struct cpu cpus[SHIM_MAX_CPUS];
 static int ncpus;
+static int selftest_twi;	/* el2shim.selftest=twi: trap WFI, to see a fatal trap */
 static struct fdt_info dt;
 static u32 unsupported[8];
 
@@ -108,12 +110,32 @@ static void put_reg(const char *name, u64 v)
 	puthex(v);
 }
 
+static const char *ec_name(u64 ec)
+{
+	switch (ec) {
+	case 0x01: return "WFI/WFE";
+	case 0x07: return "FP/SIMD access";
+	case 0x09: return "PAuth";
+	case 0x16: return "HVC";
+	case 0x17: return "SMC";
+	case EC_SYS64: return "MSR/MRS";
+	case 0x19: return "SVE";
+	case 0x1d: return "SME";
+	case 0x20: case 0x21: return "instruction abort";
+	case 0x24: case 0x25: return "data abort";
+	default: return "see the Arm ARM, ESR_EL2.EC";
+	}
+}
+
 static void dump_state(const struct regs *r)
 {
 	u64 esr = read_sysreg(esr_el2);
 
 	put_reg("el2shim:   ESR_EL2=", esr);
 	put_reg(" EC=", esr >> 26);
+	puts(" (");
+	puts(ec_name(esr >> 26));
+	puts(")");
 	put_reg(" ELR_EL2=", read_sysreg(elr_el2));
 	put_reg(" SPSR_EL2=", read_sysreg(spsr_el2));
 	put_reg(" FAR_EL2=", read_sysreg(far_el2));
@@ -263,6 +285,8 @@ static void el2_setup(const struct cpu *c)
 
 	if (FIELD(pfr1, 8, 4) >= 2)	/* MTE2: EL1 owns allocation tags */
 		hcr |= HCR_ATA;
+	if (selftest_twi)
+		hcr |= HCR_TWI;
 	write_sysreg(hcr, hcr_el2);
 	write_sysreg(SCTLR_EL2_RES1, sctlr_el2);
 	write_sysreg(0, vttbr_el2);
@@ -438,7 +462,7 @@ static u64 check_kernel(u64 fdt)
 	end = start + image_size;
 	if (dt.initrd_end > start && dt.initrd_start < end)
 		fatal("the initrd overlaps the kernel's image_size: give the "
-		      "machine at least 256 MiB (QEMU puts it at RAM + 128 MiB)", 0);
+		      "machine more memory (QEMU puts it at RAM + min(RAM/2, 128 MiB))", 0);
 	if (fdt + dt.totalsize > start && fdt < end)
 		fatal("the DTB overlaps the kernel's image_size", 0);
 	put_reg("el2shim: kernel Image ", start);
@@ -481,6 +505,10 @@ void shim_main(u64 fdt)
 	if (!dt.psci_method || strncmp(dt.psci_method, "smc", 4))
 		fatal("PSCI is not over SMC: boot with -M virt,virtualization=on", 0);
 	cpu_table();
+	if (dt.bootargs && find_arg(dt.bootargs, "el2shim.selftest=twi")) {
+		selftest_twi = 1;
+		puts("el2shim: el2shim.selftest=twi: the kernel's first WFI will be a fatal trap\n");
+	}
 	if (this_cpu() != 0)
 		fatal("the boot CPU is not the first /cpus entry", 0);
 	kernel = check_kernel(fdt);
