@@ -79,7 +79,6 @@ static int prop(struct fdt_info *info, const char **path, int depth,
 		}
 		info->mem_base = be_cells(val, 8);
 		info->mem_size = be_cells(val + 8, 8);
-		info->mem_reg = (u8 *)val;
 		return 0;
 	}
 	if (depth == 1 && node_is(path[1], "chosen")) {
@@ -120,7 +119,6 @@ int fdt_scan(const void *fdt, struct fdt_info *info, const char **err)
 
 	info->ncpus = 0;
 	info->nmem = 0;
-	info->mem_reg = NULL;
 	info->bootargs = NULL;
 	info->psci_method = NULL;
 	info->initrd_start = 0;
@@ -188,12 +186,59 @@ int fdt_scan(const void *fdt, struct fdt_info *info, const char **err)
 	return -1;
 }
 
-void fdt_set_memory(struct fdt_info *info, u64 base, u64 size)
+int fdt_get_memreserve(const void *fdt, int i, u64 *base, u64 *size)
 {
-	put_be32(info->mem_reg, base >> 32);
-	put_be32(info->mem_reg + 4, base);
-	put_be32(info->mem_reg + 8, size >> 32);
-	put_be32(info->mem_reg + 12, size);
-	info->mem_base = base;
-	info->mem_size = size;
+	const u8 *p = (const u8 *)fdt + be32(fdt + 16);
+	int n;
+
+	for (n = 0;; n++, p += 16) {
+		*base = be_cells(p, 8);
+		*size = be_cells(p + 8, 8);
+		if (!*base && !*size)
+			return -1;
+		if (n == i)
+			return 0;
+	}
+}
+
+static void put_be64(u8 *p, u64 v)
+{
+	put_be32(p, v >> 32);
+	put_be32(p + 4, v);
+}
+
+int fdt_add_memreserve(void *fdt, u64 base, u64 size, const char **err)
+{
+	u8 *b = fdt, *term;
+	u32 off_rsv = be32(b + 16), off_struct = be32(b + 8);
+	u32 off_strings = be32(b + 12), total = be32(b + 4);
+	u32 end_struct = off_struct + be32(b + 36);
+	u32 end_strings = off_strings + be32(b + 32);
+	u32 end = end_struct > end_strings ? end_struct : end_strings;
+	u32 from, i;
+	u64 rb, rs;
+
+	if (off_struct < off_rsv || off_strings < off_rsv) {
+		*err = "device tree: memory reservation block is not first";
+		return -1;
+	}
+	if (end + 16 > total) {
+		*err = "device tree: no free space for a /memreserve/ entry";
+		return -1;
+	}
+	for (i = 0; !fdt_get_memreserve(fdt, i, &rb, &rs); i++)
+		;
+	term = b + off_rsv + 16 * i;
+	from = term - b;
+	if (off_struct < from + 16 || off_strings < from + 16) {
+		*err = "device tree: blocks overlap the reservation map";
+		return -1;
+	}
+	for (i = end; i > from; i--)
+		b[i - 1 + 16] = b[i - 1];
+	put_be64(term, base);
+	put_be64(term + 8, size);
+	put_be32(b + 8, off_struct + 16);
+	put_be32(b + 12, off_strings + 16);
+	return 0;
 }

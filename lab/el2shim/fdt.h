@@ -12,8 +12,7 @@ struct fdt_info {
 	int ncpus;
 	u64 mpidr[FDT_MAX_CPUS];	/* /cpus/cpu@N reg, in DT order */
 	int nmem;			/* /memory nodes seen */
-	u64 mem_base, mem_size;
-	u8 *mem_reg;			/* the first one's reg, for fdt_set_memory */
+	u64 mem_base, mem_size;		/* the first one's reg */
 	const char *bootargs;		/* /chosen/bootargs, or NULL */
 	u64 initrd_start, initrd_end;	/* 0 if no initrd */
 	const char *psci_method;	/* /psci method, or NULL */
@@ -22,7 +21,15 @@ struct fdt_info {
 /* Returns 0, or -1 with *err naming what is wrong. */
 int fdt_scan(const void *fdt, struct fdt_info *info, const char **err);
 
-/* Rewrite the first /memory node's reg in place (two cells each). */
-void fdt_set_memory(struct fdt_info *info, u64 base, u64 size);
+/*
+ * Add a /memreserve/ entry (Linux memblock_reserve()s it and never hands it
+ * out, yet keeps it in the linear map), moving the structure and strings
+ * blocks up into the DTB's free space. Pointers from fdt_scan() are stale
+ * afterwards. Returns 0, or -1 with *err set.
+ */
+int fdt_add_memreserve(void *fdt, u64 base, u64 size, const char **err);
+
+/* The i-th /memreserve/ entry: 0, or -1 past the last one. */
+int fdt_get_memreserve(const void *fdt, int i, u64 *base, u64 *size);
 
 #endif /* EL2SHIM_FDT_H */

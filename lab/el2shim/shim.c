@@ -48,6 +48,7 @@ struct cpu {
 	u64 entry, ctx;		/* the kernel's last CPU_ON for this CPU */
 };
 
+extern u8 _start_image[];	/* shim.lds */
 u8 shim_stacks[SHIM_MAX_CPUS][1UL << SHIM_STACK_SHIFT] __attribute__((aligned(16)));
 static struct cpu cpus[SHIM_MAX_CPUS];
 static int ncpus;
@@ -476,21 +477,26 @@ static u64 check_kernel(u64 fdt)
 	return start;
 }
 
-/* Linux must never see (nor allocate) QEMU's boot stub and us. */
-static void reserve_self(u64 kernel)
+/*
+ * Linux must never allocate our memory. A /memreserve/ entry keeps it in
+ * memblock.memory, so the linear map keeps the shape it has on a plain
+ * boot (the first GiB still fits a PUD block) and only the allocator is
+ * kept out. The boot stub below us is not needed once Linux runs.
+ */
+static void reserve_self(u64 fdt, u64 kernel)
 {
-	u64 cut = kernel - SHIM_RAM_BASE;
+	u64 base = (u64)_start_image, size = kernel - base;
+	const char *err;
 
 	if (dt.nmem != 1)
 		fatal("expects exactly one /memory node (no NUMA)", 0);
-	if (dt.mem_base != SHIM_RAM_BASE || dt.mem_size <= cut)
+	if (dt.mem_base != SHIM_RAM_BASE || dt.mem_base + dt.mem_size <= kernel)
 		fatal("/memory is not RAM at 0x40000000 larger than 4 MiB", 0);
-	fdt_set_memory(&dt, kernel, dt.mem_size - cut);
-	put_reg("el2shim: /memory moved to ", dt.mem_base);
-	put_reg(" size ", dt.mem_size);
-	put_reg(" (", SHIM_RAM_BASE);
+	if (fdt_add_memreserve((void *)fdt, base, size, &err))
+		fatal(err, 0);
+	put_reg("el2shim: /memreserve/ ", base);
 	put_reg("-", kernel);
-	puts(" kept for QEMU's boot stub and el2shim)\n");
+	puts(" added to the DTB (el2shim)\n");
 }
 
 void shim_main(u64 fdt)
@@ -512,7 +518,7 @@ void shim_main(u64 fdt)
 	if (this_cpu() != 0)
 		fatal("the boot CPU is not the first /cpus entry", 0);
 	kernel = check_kernel(fdt);
-	reserve_self(kernel);
+	reserve_self(fdt, kernel);
 	puts("el2shim: ");
 	putdec(ncpus);
 	puts(" CPUs (VPIDR_EL2 = midr, VMPIDR_EL2 = mpidr):\n");

@@ -8,8 +8,8 @@
  *   0x40200000  el2shim, loaded by QEMU as -kernel (text_offset 2 MiB)
  *   0x40400000  the kernel Image, -device loader,file=Image,addr=...
  *   0x48000000  initrd, then the DTB: placed by QEMU (RAM >= 256 MiB)
- * The DTB's /memory node is moved up to the Image, so that Linux never
- * sees the stub and el2shim.
+ * el2shim adds a /memreserve/ entry for 0x40200000-0x40400000 to the DTB, so
+ * Linux never allocates it; the stub below is free once Linux runs.
  */
 #define SHIM_RAM_BASE		0x40000000
 #define SHIM_TEXT_OFFSET	0x200000

@@ -43,6 +43,11 @@ def shim(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def el1check(shim):
+    return os.path.join(os.path.dirname(shim), "el1check.bin")
+
+
+@pytest.fixture(scope="module")
 def kernel():
     for f in (IMAGE, INITRD):
         if not os.path.exists(f):
@@ -93,7 +98,7 @@ def test_host_unit(tmp_path):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = p.stdout.decode()
     assert p.returncode == 0, out
-    assert "# 26 passed, 0 failed" in out
+    assert "# 30 passed, 0 failed" in out
     assert "not ok" not in out
 
 
@@ -122,10 +127,17 @@ def test_mixed_repaints_and_keeps_midrs(shim, kernel, tmp_path):
 
 
 def test_uniform_keeps_blocks(shim, kernel, tmp_path):
-    rc, out = boot(shim, tmp_path, "4*v3r0p2", [DEBUGFS])
+    rc, out = boot(shim, tmp_path, "4*v3r0p2", [
+        DEBUGFS,
+        "head -1 /sys/kernel/debug/memblock/memory",
+        "head -1 /sys/kernel/debug/memblock/reserved",
+    ])
     assert rc == 0, out[-2000:]
     assert linear(out) == ("none", "1", "1", "blocks", "0")
     assert "\nlinear_map=blocks\n" in out
+    # el2shim's /memreserve/: all RAM in memblock.memory, el2shim's 2 MiB reserved
+    assert re.search(r"0: 0x0*40000000\.\.0x0*bfffffff", out)
+    assert re.search(r"0: 0x0*40200000\.\.", out)
     assert not SPLAT.search(out)
 
 
@@ -185,3 +197,31 @@ def test_unhandled_trap_prints_esr_and_stops(shim, kernel, tmp_path):
     assert "el2shim: FATAL on cpu0: unhandled exception from EL1" in out
     # the machine stops right there (the first WFI may come only at poweroff)
     assert last_line(out) == "el2shim: stopping the machine (PSCI SYSTEM_OFF)"
+
+
+def test_el1_gets_what_linux_needs(shim, el1check, tmp_path):
+    """el1check in place of the Image: every EL1 feature Linux uses, no traps."""
+    initrd = tmp_path / "initrd"
+    initrd.write_bytes(b"\0" * 4096)
+    p = subprocess.run([os.path.join(SHIM_DIR, "boot.sh"), "-s", "2", "-c", "x4r0p3,a720",
+                        "-k", el1check, "-i", str(initrd), "-e", shim, "-t", "60"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=90)
+    out = p.stdout.decode(errors="replace").replace("\r", "")
+    got = dict(re.findall(r"^el1check: (.*?) ?(0x[0-9a-f]+)$", out, re.M))
+    assert p.returncode == 0, out[-2000:]
+    assert "el2shim: FATAL" not in out, out[-2000:]
+    assert "el1check: done" in out
+    assert got["CurrentEL"] == "0x1"
+    assert got["midr"] == "0x410fd823"
+    assert got["mpidr"] == "0x80000000"
+    assert got["fpsimd ok, fpcr"] == "0x0"
+    assert int(got["sve vector length bytes"], 16) >= 16       # QEMU max has SVE
+    assert int(got["sme streaming vector length bytes"], 16) >= 16
+    assert got["pauth key and pacia ok, pac added"] == "0x1"
+    assert int(got["pmu counters"], 16) >= 1
+    assert got["pmu cycles advanced"] == "0x1"
+    assert got["timers ok, cntvct >= cntpct"] == "0x1"
+    assert int(got["icc_sre_el1"], 16) & 1                      # SRE: system registers
+    assert got["icc_pmr_el1"] == "0xf0"
+    assert got["smccc_version"] == "0xffffffffffffffff"         # not PSCI: NOT_SUPPORTED
+    assert got["psci_version"] == "0x10001"                     # forwarded to QEMU

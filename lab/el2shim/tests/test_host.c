@@ -119,13 +119,40 @@ static void test_fdt(const char *path)
 	result(info.initrd_start == 0x48000000 && info.initrd_end > info.initrd_start,
 	       "fdt_initrd");
 
-	fdt_set_memory(&info, 0x40400000, (2048UL << 20) - 0x400000);
-	if (fdt_scan(buf, &info, &err)) {
-		result(0, "fdt_set_memory_rescan");
-	} else {
-		result(info.mem_base == 0x40400000 &&
-		       info.mem_size == (2048UL << 20) - 0x400000,
-		       "fdt_set_memory_rescan");
+	{
+		u64 b = 1, sz = 1, b2, sz2;
+		static u8 orig[1 << 20];
+
+		memcpy(orig, buf, sizeof(orig));
+		result(fdt_get_memreserve(buf, 0, &b, &sz) == -1, "fdt_no_memreserve");
+		result(!fdt_add_memreserve(buf, 0x40200000, 0x200000, &err) &&
+		       !fdt_get_memreserve(buf, 0, &b, &sz) && b == 0x40200000 &&
+		       sz == 0x200000 && fdt_get_memreserve(buf, 1, &b2, &sz2) == -1,
+		       "fdt_add_memreserve");
+		result(!fdt_scan(buf, &info, &err) && info.ncpus == 4 &&
+		       info.mem_base == 0x40000000 && info.bootargs &&
+		       strstr(info.bootargs, "el2shim.cpus=x4r0p3,3*a720 b") &&
+		       !strcmp(info.psci_method, "smc"), "fdt_rescan_after_memreserve");
+		result(!fdt_add_memreserve(buf, 0x1000, 0x2000, &err) &&
+		       !fdt_get_memreserve(buf, 1, &b2, &sz2) && b2 == 0x1000 &&
+		       sz2 == 0x2000 && !fdt_scan(buf, &info, &err) && info.ncpus == 4,
+		       "fdt_second_memreserve");
+		/* no free space left: refused, DTB untouched */
+		memcpy(buf, orig, sizeof(orig));
+		{
+			u32 end = (u32)buf[12] << 24 | buf[13] << 16 | buf[14] << 8 | buf[15];
+
+			end += (u32)buf[32] << 24 | buf[33] << 16 | buf[34] << 8 | buf[35];
+			buf[4] = end >> 24;
+			buf[5] = end >> 16;
+			buf[6] = end >> 8;
+			buf[7] = end;
+			result(fdt_add_memreserve(buf, 0x40200000, 0x200000, &err) == -1 &&
+			       strstr(err, "no free space") &&
+			       fdt_get_memreserve(buf, 0, &b, &sz) == -1,
+			       "fdt_memreserve_no_room");
+		}
+		memcpy(buf, orig, sizeof(orig));
 	}
 
 	buf[0] ^= 0xff;
@@ -144,7 +171,7 @@ static void test_fdt(const char *path)
 
 int main(int argc, char **argv)
 {
-	printf("KTAP version 1\n1..%d\n", argc > 1 ? 26 : 17);
+	printf("KTAP version 1\n1..%d\n", argc > 1 ? 30 : 17);
 	test_cpulist();
 	if (argc > 1)
 		test_fdt(argv[1]);
