@@ -128,10 +128,11 @@ rootfs: rootfs-$(CONFIG)
 
 EL2SHIM := $(BUILD)/el2shim/el2shim.bin
 EL2SHIM_MAKE = $(MAKE) -C lab/el2shim O=$(BUILD)/el2shim CROSS_COMPILE=$(CROSS_COMPILE)
-$(EL2SHIM): $(wildcard lab/el2shim/*.[chS] lab/el2shim/*.lds lab/el2shim/Makefile) | $(DEPS_STAMP)
-	$(EL2SHIM_MAKE)
+$(EL2SHIM): $(wildcard lab/el2shim/*.[chS] lab/el2shim/*.lds lab/el2shim/Makefile \
+		lab/el2shim/tests/*) | $(DEPS_STAMP)
+	$(EL2SHIM_MAKE) all
 
-# the binary, then its host unit test (KTAP)
+# el2shim.bin and tests/el1check.bin, then the host unit test (KTAP)
 .PHONY: el2shim
 el2shim: $(EL2SHIM)
 	$(EL2SHIM_MAKE) test
