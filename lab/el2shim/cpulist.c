@@ -41,7 +41,7 @@ static const struct model models[] = {
 	{ "olympus",	"NVIDIA-Olympus", 0x4e, 0x010 },
 };
 
-#define NMODELS (sizeof(models) / sizeof(models[0]))
+#define NMODELS (sizeof(models) / sizeof((models)[0]))
 
 static int is_end(char c)
 {

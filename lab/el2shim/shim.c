@@ -48,8 +48,7 @@ struct cpu {
 	u64 entry, ctx;		/* the kernel's last CPU_ON for this CPU */
 };
 
-extern u8 _start_image[];	/* shim.lds */
-u8 shim_stacks[SHIM_MAX_CPUS][1UL << SHIM_STACK_SHIFT] __attribute__((aligned(16)));
+u8 shim_stacks[SHIM_MAX_CPUS][1UL << SHIM_STACK_SHIFT] __aligned(16);
 static struct cpu cpus[SHIM_MAX_CPUS];
 static int ncpus;
 static int selftest_twi;	/* el2shim.selftest=twi: trap WFI, to see a fatal trap */
@@ -76,7 +75,7 @@ static int this_cpu(void)
 	return cpu_index(read_sysreg(mpidr_el1));
 }
 
-static void __attribute__((noreturn)) stop(void)
+static void __noreturn stop(void)
 {
 	puts("el2shim: stopping the machine (PSCI SYSTEM_OFF)\n");
 	smc_call(PSCI_SYSTEM_OFF, 0, 0, 0);
@@ -95,7 +94,7 @@ static void fatal_head(void)
 	puts(": ");
 }
 
-static void __attribute__((noreturn)) fatal(const char *what, const char *more)
+static void __noreturn fatal(const char *what, const char *more)
 {
 	fatal_head();
 	puts(what);
@@ -179,7 +178,7 @@ void handle_bad(struct regs *r, u64 vector)
 	stop();
 }
 
-static void __attribute__((noreturn)) fatal_trap(struct regs *r, const char *what)
+static void __noreturn fatal_trap(struct regs *r, const char *what)
 {
 	fatal_head();
 	puts(what);
@@ -193,7 +192,7 @@ static void note_unsupported(u32 fid)
 {
 	unsigned int i;
 
-	for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(unsupported); i++) {
 		if (unsupported[i] == fid)
 			return;
 		if (!unsupported[i]) {
@@ -451,19 +450,19 @@ static u64 check_kernel(u64 fdt)
 	int i;
 
 	if (h[0x38] != 'A' || h[0x39] != 'R' || h[0x3a] != 'M' || h[0x3b] != 0x64)
-		fatal("no arm64 Image at 0x40400000: add "
-		      "-device loader,file=Image,addr=0x40400000,force-raw=on", 0);
+		fatal("no arm64 Image at 0x40400000: add -device loader,file=Image,addr=0x40400000,force-raw=on",
+		      0);
 	for (i = 7; i >= 0; i--) {
 		text_offset = text_offset << 8 | h[8 + i];
 		image_size = image_size << 8 | h[16 + i];
 	}
 	if (!image_size || ((start - text_offset) & (SZ_2M - 1)))
-		fatal("the Image at 0x40400000 has no image_size or a text_offset "
-		      "that does not fit a 2 MiB boundary", 0);
+		fatal("the Image at 0x40400000 has no image_size or a text_offset off a 2 MiB boundary",
+		      0);
 	end = start + image_size;
 	if (dt.initrd_end > start && dt.initrd_start < end)
-		fatal("the initrd overlaps the kernel's image_size: give the "
-		      "machine more memory (QEMU puts it at RAM + min(RAM/2, 128 MiB))", 0);
+		fatal("the initrd overlaps the kernel's image_size: give the machine more memory",
+		      " (QEMU puts the initrd at RAM + min(RAM / 2, 128 MiB))");
 	if (fdt + dt.totalsize > start && fdt < end)
 		fatal("the DTB overlaps the kernel's image_size", 0);
 	put_reg("el2shim: kernel Image ", start);

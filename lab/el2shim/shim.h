@@ -29,9 +29,16 @@ struct regs {
 	u64 pad;
 };
 
+#define __noreturn		__attribute__((noreturn))
+#define __aligned(n)		__attribute__((aligned(n)))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
+/* shim.lds */
+extern u8 _start_image[];
+
 /* head.S */
-void halt(void) __attribute__((noreturn));
-void enter_el1(u64 entry, u64 arg, u64 sp) __attribute__((noreturn));
+void __noreturn halt(void);
+void __noreturn enter_el1(u64 entry, u64 arg, u64 sp);
 u64 smc_call(u64 fid, u64 a1, u64 a2, u64 a3);
 void secondary_entry(void);
 

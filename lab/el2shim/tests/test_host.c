@@ -61,6 +61,7 @@ static void test_cpulist(void)
 	static const u32 hex[] = { 0xc00fac30, 0x410fd842 };
 	static const u32 names[] = { 0x410fd830, 0x410fd840, 0xc00fac40, 0x4e0f0100 };
 	static const u32 host[] = { 0, 0x410fd823, 0 };
+	u32 a53[16];
 
 	parse_ok("x4r0p3,3*a720r0p0", 4, mixed, "cpulist_mixed");
 	parse_ok("x4r0p3,3*a720 root=/dev/x", 4, mixed, "cpulist_ends_at_space");
@@ -68,11 +69,9 @@ static void test_cpulist(void)
 	parse_ok("0xc00fac30,0x410FD842", 2, hex, "cpulist_hex");
 	parse_ok("v3ae,v3,ampere1a,olympus", 4, names, "cpulist_longest_name");
 	parse_ok("host,x4r0p3,host", 3, host, "cpulist_host");
-	parse_ok("16*a53", 16, (const u32[16]){
-		0x410fd030, 0x410fd030, 0x410fd030, 0x410fd030,
-		0x410fd030, 0x410fd030, 0x410fd030, 0x410fd030,
-		0x410fd030, 0x410fd030, 0x410fd030, 0x410fd030,
-		0x410fd030, 0x410fd030, 0x410fd030, 0x410fd030 }, "cpulist_max");
+	for (int i = 0; i < 16; i++)
+		a53[i] = 0x410fd030;
+	parse_ok("16*a53", 16, a53, "cpulist_max");
 	parse_bad("x4r0p3,a999", "unknown CPU model", 7, "cpulist_unknown_model");
 	parse_bad("x4r0", "bad revision", 0, "cpulist_bad_revision");
 	parse_bad("x4r16p0", "bad revision", 0, "cpulist_variant_range");
