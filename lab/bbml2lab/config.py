@@ -113,7 +113,8 @@ BOARD_SCHEMA = vol.Schema({
     vol.Optional("description"): str,
     vol.Optional("power"): POWER_SCHEMA,
     vol.Optional("qemu"): {vol.Optional("cpu"): str, vol.Optional("machine"): str,
-                           vol.Optional("device_dict"): str},
+                           vol.Optional("device_dict"): str,
+                           vol.Optional("el2shim", default=False): bool},
     vol.Optional("uboot"): {vol.Required("kernel_addr"): HEX, vol.Required("ramdisk_addr"): HEX,
                             vol.Required("dtb_addr"): HEX, vol.Optional("dtb"): str},
     vol.Optional("grub"): {vol.Optional("efi", default=True): bool},
@@ -206,6 +207,15 @@ def _check_board(path, name, b):
                            "(allow-list: lab/bbml2lab/cpus.py)")
     elif not cpus.on_allow_list(b["cpus"][0]["midr"]) and b["bbml2"] != "none":
         raise LabError(f"{where}: bbml2 is {b['bbml2']} but the boot CPU is not on the allow-list")
+    if b.get("qemu", {}).get("el2shim"):
+        if b["kind"] != "qemu" or rest:
+            raise LabError(f"{where}: el2shim needs kind qemu and a fixed CPU list")
+        if "virtualization=on" not in b["qemu"].get("machine", ""):
+            raise LabError(f"{where}: el2shim needs qemu.machine with virtualization=on")
+    elif len({g["midr"] for g in b["cpus"]}) > 1 and b["platform"] == "emulated" \
+            and b["kind"] in ("qemu", "qemu-uboot"):
+        raise LabError(f"{where}: CPUs with different MIDRs under QEMU need qemu.el2shim "
+                       "(-cpu gives every CPU the same MIDR)")
     if hardware and "limits" in b:
         raise LabError(f"{where}: limits are for emulated boards; hardware has fixed cpus/mem_mb")
     modes = b.setdefault("modes", HARDWARE_MODES if hardware else list(MODE_NAMES))
@@ -242,6 +252,27 @@ def load_boards(path):
                                f"{lines[line]}'s")
             lines[line] = name
     return boards
+
+
+def board_args(board, count):
+    """Kernel arguments a board adds to every job: for an el2shim board its
+    CPU list (el2shim.cpus=, read by el2shim from the DTB's bootargs) and
+    which CPUs lack BBML2 (bbml2lab.nobbml2=, for the guest's checks)."""
+    if not board.get("qemu", {}).get("el2shim"):
+        return ""
+    groups, out = [], []
+    for c in board_cpus(board, count):
+        if groups and groups[-1][1] == c["midr"]:
+            groups[-1][0] += 1
+        else:
+            groups.append([1, c["midr"]])
+    shim = ",".join(m if n == 1 else f"{n}*{m}" for n, m in groups)
+    out.append(f"el2shim.cpus={shim}")
+    missing = [str(i) for i, c in enumerate(board_cpus(board, count))
+               if not cpus.on_allow_list(c["midr"])]
+    if missing:
+        out.append(f"bbml2lab.nobbml2={','.join(missing)}")
+    return " ".join(out)
 
 
 def board_cpus(board, count=None):
@@ -364,7 +395,9 @@ class Matrix:
                         jobs.append(JobSpec(
                             name=name, entry=e["name"], suite=e["suite"], config=e["config"],
                             board=e["board"], cpus=cpus, mem_mb=mem, mode=mode,
-                            mode_args=self.modes[mode], extra_args=e["cmdline"],
+                            mode_args=self.modes[mode],
+                            extra_args=" ".join(x for x in (e["cmdline"], board_args(
+                                self.boards[e["board"]], cpus)) if x),
                             timeout_min=e["timeout_min"]))
         return jobs
 

@@ -149,6 +149,31 @@ def test_plan_contradicting_board_is_refused(files, overrides, message):
         config.load(*files).expand("smoke", overrides)
 
 
+def test_el2shim_boards_get_their_cpu_list(files):
+    m = config.load(*files)
+    spec, = m.expand("smoke", {"board": "qemu-mixed-01"})
+    args = spec.kernel_args.split()
+    assert "el2shim.cpus=0x410fd823,3*0x410fd810" in args
+    assert "bbml2lab.nobbml2=1,2,3" in args
+    spec, = m.expand("smoke", {"board": "qemu-late-01"})
+    assert "el2shim.cpus=3*0x410fd842,0x410fd841" in spec.kernel_args.split()
+    assert "bbml2lab.nobbml2=3" in spec.kernel_args.split()
+    spec, = m.expand("smoke")                 # no el2shim: nothing added
+    assert "el2shim" not in spec.kernel_args and "nobbml2" not in spec.kernel_args
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda d: d["boards"]["qemu-mixed-01"]["qemu"].update(el2shim=False),
+     r"boards/qemu-mixed-01: CPUs with different MIDRs under QEMU need qemu.el2shim"),
+    (lambda d: d["boards"]["qemu-mixed-01"]["qemu"].update(machine="virt"),
+     r"el2shim needs qemu.machine with virtualization=on"),
+])
+def test_el2shim_board_errors(files, change, message):
+    edit(files[1], change)
+    with pytest.raises(LabError, match=message):
+        config.load(*files)
+
+
 def test_board_integer_address_normalised(files):
     edit(files[1], lambda d: d["boards"]["rpi4-01"]["uboot"].update(kernel_addr=0x80000))
     assert config.load(*files).boards["rpi4-01"]["uboot"]["kernel_addr"] == "0x80000"
