@@ -32,7 +32,6 @@
 #define HOLDER_REPORT_MS 10000	/* holder start: request + drive the line */
 #define HOLDER_STOP_MS 5000	/* SIGTERM -> line released */
 #define HOLDER_KILL_MS 2000	/* SIGKILL -> gone */
-#define HOLD_FD_MIN 64		/* see holder_main() */
 
 struct op {
 	struct lp_ctx *ctx;
@@ -88,11 +87,12 @@ static void report(int fd, const char *fmt, ...)
 }
 
 /*
- * Runs in the detached grandchild. The line is requested before the hold
- * file is locked, and the hold lock lives on a high descriptor: when the
- * holder dies, the kernel closes descriptors in ascending order, so the line
- * is released before the hold lock, and a caller that sees the lock free can
- * request the line at once.
+ * Runs in the detached grandchild: requests and drives the line, then locks
+ * BOARD.hold (its liveness for status and on), reports OK and waits for
+ * SIGTERM. The kernel releases the line and the lock when it dies in any
+ * way; callers that must know the line is free wait for the process to
+ * have exited (a pidfd), since the order in which an exiting process's
+ * files are released is not defined.
  */
 static void holder_main(struct op *o, int rep)
 {
@@ -100,7 +100,7 @@ static void holder_main(struct op *o, int rep)
 	char consumer[LP_NAME_MAX + 16], path[4096], err[LP_ERR_MAX], pidbuf[32];
 	struct lp_line *line = NULL;
 	sigset_t stop;
-	int null, fd, hold, sig, n;
+	int null, hold, sig, n;
 
 	null = open("/dev/null", O_RDWR);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) {
@@ -125,10 +125,7 @@ static void holder_main(struct op *o, int rep)
 		_exit(LP_DEVICE);
 	}
 	lp_path(path, sizeof(path), o->ctx->rundir, b->name, ".hold");
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
-	hold = fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, HOLD_FD_MIN);
-	if (fd >= 0)
-		close(fd);
+	hold = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
 	if (hold < 0 || lp_flock_wait(hold, LOCK_EX, HOLDER_REPORT_MS / 2)) {
 		report(rep, "ERR %d holder: cannot lock %s: %s", LP_HOLDER, path, strerror(errno));
 		_exit(LP_HOLDER);
@@ -271,16 +268,40 @@ static int wait_hold_free(struct op *o, long ms)
 	return rc;
 }
 
+/*
+ * SIGTERM, then SIGKILL, to the holder; returns once it has exited, so its
+ * line request is gone too. The pidfd is opened before signalling, so a
+ * recycled pid is never signalled.
+ */
 static int stop_holder(struct op *o, int pid)
 {
-	if (pid > 1)
-		kill(pid, SIGTERM);
-	if (!wait_hold_free(o, HOLDER_STOP_MS))
+	int pfd = pid > 1 ? lp_pidfd_open(pid) : -1;
+
+	if (pfd < 0) {
+		if (pid > 1 && errno == ESRCH)
+			return 0;	/* exited just now */
+		/* no pid (or no pidfd): signal by pid, wait for the hold lock */
+		if (pid > 1)
+			kill(pid, SIGTERM);
+		if (!wait_hold_free(o, HOLDER_STOP_MS))
+			return 0;
+		if (pid > 1)
+			kill(pid, SIGKILL);
+		if (!wait_hold_free(o, HOLDER_KILL_MS))
+			return 0;
+		return failf(o, LP_HOLDER, "holder pid %d does not stop", pid);
+	}
+	kill(pid, SIGTERM);
+	if (!lp_pidfd_wait(pfd, HOLDER_STOP_MS)) {
+		close(pfd);
 		return 0;
-	if (pid > 1)
-		kill(pid, SIGKILL);
-	if (!wait_hold_free(o, HOLDER_KILL_MS))
+	}
+	kill(pid, SIGKILL);
+	if (!lp_pidfd_wait(pfd, HOLDER_KILL_MS)) {
+		close(pfd);
 		return 0;
+	}
+	close(pfd);
 	return failf(o, LP_HOLDER, "holder pid %d does not stop", pid);
 }
 
@@ -353,8 +374,15 @@ static int gpio_status(struct op *o, char *line, size_t len)
 	used = lp_gpio_owner(l, consumer, sizeof(consumer));
 	lp_gpio_close(l);
 	if (used == 1) {
-		snprintf(line, len, "%s: off, but the line is held by another consumer: '%s'",
-			 o->b->name, consumer);
+		char own[LP_NAME_MAX + 16];
+
+		consumer_of(o->b, own, sizeof(own));
+		if (!strcmp(consumer, own))
+			snprintf(line, len, "%s: off: holder gone, its line request is being released",
+				 o->b->name);
+		else
+			snprintf(line, len, "%s: off, but the line is held by another consumer: '%s'",
+				 o->b->name, consumer);
 		return LP_OFF;
 	}
 	if (st.power == LP_STATE_ON)

@@ -89,6 +89,8 @@ int lp_state_write(const char *dir, const char *board, enum lp_power power, int6
 		   char *err, size_t errlen);
 int64_t lp_off_remaining_ms(const struct lp_state *st, long min_off_ms, int64_t now);
 int lp_holder_pid(const char *dir, const char *board);
+int lp_pidfd_open(int pid);
+int lp_pidfd_wait(int pidfd, long ms);
 
 /* gpio backends (gpio_v1.c, gpio_v2.c or gpio_fake.c, chosen at build time) */
 struct lp_line;

@@ -14,9 +14,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,4 +243,28 @@ int lp_holder_pid(const char *dir, const char *board)
 	}
 	close(fd);
 	return pid > 0 ? pid : 1;
+}
+
+/* A pidfd for pid (Linux 5.3+), or -1 with errno (ESRCH: already gone). */
+int lp_pidfd_open(int pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Waits until the pidfd's process has exited (all its files released):
+ * 0, or -1 after ms. */
+int lp_pidfd_wait(int pidfd, long ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int64_t deadline = lp_now_ms() + ms;
+
+	for (;;) {
+		int64_t left = deadline - lp_now_ms();
+		int r = poll(&p, 1, left > 0 ? (int)left : 0);
+
+		if (r > 0)
+			return 0;
+		if (r == 0 || errno != EINTR)
+			return -1;
+	}
 }
