@@ -48,6 +48,11 @@ def separate(lines):
     return out
 
 
+# el2shim (lab/el2shim/) prints its CPU table and any fatal trap with this
+# prefix, at boot and whenever a CPU comes online.
+FIRMWARE_PREFIX = "el2shim: "
+
+
 @dataclass
 class Console:
     """What the guest printed, split along the console contract markers."""
@@ -61,6 +66,7 @@ class Console:
     poweroff: bool = False
     kernel: list = field(default_factory=list)  # kernel lines seen live (outside the dump)
     linux_version: str = None         # e.g. "6.12.117 (root@vm) (gcc ...) #1 SMP ..."
+    firmware: list = field(default_factory=list)  # lines of our EL2 program (el2shim: ...)
 
 
 def parse(text):
@@ -76,6 +82,9 @@ def parse(text):
             continue
         if kind == "kernel":
             c.kernel.append(line)
+            continue
+        if line.startswith(FIRMWARE_PREFIX):
+            c.firmware.append(line)
             continue
         m = BOOT.match(line)
         if m and c.boot is None:

@@ -4,7 +4,8 @@
   <suite>.suite_complete    the suite end marker was seen (and its rc makes sense)
   <suite>.poweroff          the guest reached poweroff
   <suite>.kernel.no_splat   no kernel warning/oops/lockdep/KASAN/... in the
-                            live console or the dmesg dump
+                            live console or the dmesg dump, and no fatal
+                            trap of el2shim (the EL2 program of mixed boards)
 """
 import re
 
@@ -17,6 +18,8 @@ SPLATS = [
     r"KASAN:", r"KFENCE:", r"soft lockup", r"rcu: INFO:",
 ]
 SPLAT = re.compile("|".join(SPLATS))
+# el2shim stops the machine on anything it does not handle, with this line.
+FIRMWARE_FATAL = re.compile(r"^el2shim: FATAL")
 MAX_DETAIL_LINES = 20
 
 
@@ -67,7 +70,8 @@ def results(con, suite, ktap_results):
 
     add("poweroff", con.poweroff, "" if con.poweroff else "poweroff marker never seen")
 
-    splats = find_splats(con.kernel + con.dmesg)
+    splats = find_splats(con.kernel + con.dmesg) + [
+        line for line in con.firmware if FIRMWARE_FATAL.search(line)]
     detail = "\n".join(splats[:MAX_DETAIL_LINES])
     if len(splats) > MAX_DETAIL_LINES:
         detail += f"\n(+{len(splats) - MAX_DETAIL_LINES} more)"

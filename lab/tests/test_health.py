@@ -54,3 +54,21 @@ def test_boot_marker_for_wrong_suite():
     con = console.parse("bbml2-lab: boot suite=other cpus=0 mem_kb=1\n")
     r = by_name(health.results(con, "smoke", []))["smoke.boot"]
     assert r["result"] == "fail" and "guest ran suite 'other'" in r["detail"]
+
+
+def test_el2shim_fatal_is_a_splat():
+    text = ("el2shim: cpu0 midr 0x410fd823 Cortex-X4 r0p3\r\r\n"
+            "[    0.000000] Booting Linux on physical CPU 0x0000000000 [0x410fd823]\r\r\n"
+            "bbml2-lab: boot suite=smoke cpus=0-3 mem_kb=2000000\r\r\n"
+            "bbml2-lab: suite smoke begin\r\r\n"
+            "KTAP version 1\r\r\n1..1\r\r\n"
+            "el2shim: FATAL on cpu2: unhandled trap EC 0x18 (MSR/MRS) ESR_EL2 0x62300000\r\r\n")
+    con = console.parse(text)
+    assert con.firmware[0] == "el2shim: cpu0 midr 0x410fd823 Cortex-X4 r0p3"
+    assert not any("el2shim" in line for line in con.ktap)   # the trap is not KTAP noise
+    results = by_name(health.results(con, "smoke", ktap.parse_results(con.ktap, "smoke")))
+    splat = results["smoke.kernel.no_splat"]
+    assert splat["result"] == "fail" and splat["detail"].startswith("el2shim: FATAL on cpu2")
+    # the CPU table alone is not a splat
+    con = console.parse(text.rsplit("el2shim: FATAL", 1)[0])
+    assert by_name(health.results(con, "smoke", []))["smoke.kernel.no_splat"]["result"] == "pass"
