@@ -19,7 +19,7 @@ STAMP_DIR=$BUILD_DIR/deps
 PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 linux-source-6.12 ccache make bc flex bison libssl-dev libelf-dev cpio
 gzip xz-utils rsync kmod perl lava-dispatcher python3-jinja2 python3-yaml
-python3-pytest python3-voluptuous lavacli gpiod python3-libgpiod"
+python3-pytest python3-voluptuous lavacli gpiod python3-libgpiod libgpiod-dev"
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -83,9 +83,15 @@ fetch_unpack() {
 
 fetch_unpack busybox-static:arm64 "$BUILD_DIR/busybox-arm64"
 fetch_unpack lava-server "$BUILD_DIR/lava-server"
+# labpower's cross sysroot: arm64 libgpiod headers + static lib, and the
+# shared library package (for a dynamic build); never installed system wide.
+fetch_unpack libgpiod-dev:arm64 "$BUILD_DIR/libgpiod-arm64/dev"
+fetch_unpack libgpiod2:arm64 "$BUILD_DIR/libgpiod-arm64/lib"
 
 bb=$BUILD_DIR/busybox-arm64/bin/busybox
 [ -x "$bb" ] || { echo "deps: $bb missing after unpack" >&2; exit 1; }
 dt=$BUILD_DIR/lava-server/usr/share/lava-server/device-types/qemu.jinja2
 [ -f "$dt" ] || { echo "deps: $dt missing after unpack" >&2; exit 1; }
+ga=$BUILD_DIR/libgpiod-arm64/dev/usr/lib/aarch64-linux-gnu/libgpiod.a
+[ -f "$ga" ] || { echo "deps: $ga missing after unpack" >&2; exit 1; }
 echo "deps: ok"
