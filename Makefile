@@ -105,6 +105,18 @@ $(SMOKE): lab/rootfs/ktap-smoke.c | $(DEPS_STAMP)
 	mkdir -p $(dir $@)
 	$(CROSS_COMPILE)gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
 
+# labpower (lab/power): static aarch64 build against the arm64 libgpiod.a
+# that scripts/deps.sh unpacks, for the guest's labpower suite; the host
+# tool and its fake-GPIO tests build with `make labpower` / `make unit`.
+LABPOWER_SRC := $(wildcard lab/power/*.c lab/power/*.h lab/power/Makefile)
+LABPOWER_GUEST := $(BUILD)/guest-bin/labpower
+$(LABPOWER_GUEST): $(LABPOWER_SRC) | $(DEPS_STAMP)
+	$(MAKE) -s -C lab/power cross SYSROOT=$(BUILD)/libgpiod-arm64/dev OUT=$@
+
+.PHONY: labpower
+labpower: | $(DEPS_STAMP)
+	$(MAKE) -C lab/power O=$(BUILD)/labpower all check-v2
+
 KST_INSTALL = $(BUILD)/kselftest-$(1)
 KST_FILES := $(shell find selftests -type f 2>/dev/null)
 
@@ -113,7 +125,7 @@ $(call KST_INSTALL,$(1))/run_kselftest.sh: $(KST_FILES) $(call KIMAGE,$(1))
 	selftests/build.sh install $(KSRC) $(call KOUT,$(1)) $(call KST_INSTALL,$(1))
 
 $(BUILD)/rootfs-$(1).cpio.gz: $(wildcard lab/rootfs/* lab/rootfs/suites/*) $(SMOKE) \
-		$(call KST_INSTALL,$(1))/run_kselftest.sh
+		$(LABPOWER_GUEST) $(call KST_INSTALL,$(1))/run_kselftest.sh
 	lab/rootfs/build.sh $$@ $(BUSYBOX) $(dir $(SMOKE)) $(call KST_INSTALL,$(1))=lab/kselftest
 
 .PHONY: rootfs-$(1)
