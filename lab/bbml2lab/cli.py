@@ -97,6 +97,30 @@ def parser():
     p = sub.add_parser("plans", help="list plans, modes and boards")
     p.add_argument("--matrix", default=DEFAULTS["matrix"])
     p.add_argument("--boards", default=DEFAULTS["boards"])
+
+    p = sub.add_parser("publish", help="publish Image, initramfs, dtbs, .config per kernel "
+                       "config with a sha256 manifest (build/lab/artifacts)")
+    p.add_argument("--boards", default=DEFAULTS["boards"], help="board inventory (%(default)s)")
+    p.add_argument("--config", action="append", help="kernel config to publish (repeatable; "
+                   "default: every config a lab board boots)")
+    p.add_argument("--build", default=REPO / "build", help="build dir (%(default)s)")
+    p.add_argument("--out", default=REPO / "build/lab/artifacts", help="(%(default)s)")
+
+    p = sub.add_parser("lab-config", help="write every board's LAVA device dictionary "
+                       "(build/lab/devices/<hostname>.jinja2)")
+    p.add_argument("--boards", default=DEFAULTS["boards"], help="board inventory (%(default)s)")
+    p.add_argument("--out", default=REPO / "build/lab/devices", help="(%(default)s)")
+    p.add_argument("--labpower", default=REPO / "build/labpower/labpower",
+                   help="labpower binary on the worker (%(default)s)")
+    p.add_argument("--power-config", default=REPO / "build/lab/labpower.conf",
+                   help="labpower config on the worker (%(default)s)")
+
+    p = sub.add_parser("power-config", help="write labpower's config from the board inventory")
+    p.add_argument("--boards", default=DEFAULTS["boards"], help="board inventory (%(default)s)")
+    p.add_argument("-o", "--output", help="write here (e.g. /etc/labpower.conf); default stdout")
+    p.add_argument("--base-dir", default=str(REPO),
+                   help="directory command boards' commands run in (%(default)s)")
+    p.add_argument("--lock-wait-ms", type=int, help="labpower's bounded lock wait (default 30000)")
     return ap
 
 
@@ -264,8 +288,55 @@ def cmd_plans(args):
     return 0
 
 
+def cmd_publish(args):
+    """publish: artifacts + manifest.json for the lab's artifact server."""
+    from . import publish
+    boards = config.load_boards(Path(args.boards))
+    configs = args.config or sorted({b["kernel_config"] for b in boards.values()
+                                     if b["kind"] != "qemu"})
+    try:
+        manifest = publish.publish(boards, configs, Path(args.build), Path(args.out), REPO)
+    except OSError as e:
+        raise LabError(f"publish: {e}") from None
+    files = [k for k in manifest if "/" in k and k.split("/")[0] in configs]
+    print(f"published {len(files)} file(s) of {', '.join(configs)} -> {args.out}")
+    return 0
+
+
+def cmd_lab_config(args):
+    """lab-config: device dictionaries from the inventory."""
+    from . import devices
+    boards = config.load_boards(Path(args.boards))
+    try:
+        paths = devices.write_all(boards, args.out, Path(args.labpower).resolve(),
+                                  Path(args.power_config).resolve())
+    except OSError as e:
+        raise LabError(f"lab-config: {e}") from None
+    print(f"{args.out}: {len(paths)} device dictionar{'y' if len(paths) == 1 else 'ies'}")
+    return 0
+
+
+def cmd_power_config(args):
+    """power-config: labpower's config file rendered from boards.yaml."""
+    from . import powerconf
+    from .fsutil import atomic_write
+    text = powerconf.render(config.load_boards(Path(args.boards)), source=str(args.boards),
+                            base_dir=args.base_dir, lock_wait_ms=args.lock_wait_ms)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    try:
+        atomic_write(args.output, text)
+    except OSError as e:
+        raise LabError(f"{args.output}: cannot write: {e.strerror}") from None
+    print(f"{args.output}: {text.count('[board ')} board(s)")
+    return 0
+
+
 COMMANDS = {"matrix": cmd_boot, "run": cmd_boot, "render": cmd_render, "validate": cmd_validate,
-            "parse": cmd_parse, "submit": cmd_submit, "plans": cmd_plans}
+            "parse": cmd_parse, "submit": cmd_submit, "plans": cmd_plans,
+            "power-config": cmd_power_config, "publish": cmd_publish,
+            "lab-config": cmd_lab_config}
 
 
 def main(argv=None):
