@@ -16,6 +16,12 @@
  * Tables built at boot come from memblock and lower MemTotal; tables
  * allocated by the repaint or by later splits come from the page allocator
  * and lower MemFree instead. Compare modes with bench/report.py.
+ *
+ * One timed metric, write_tables: memset() of RAM/512 bytes (the bytes a
+ * PTE-mapped linear map's tables take), one 4K page per op, in a
+ * pre-faulted, locked buffer. It is the guest's own speed limit for writing
+ * the tables the repaint writes, measured in the same boot, so the report
+ * can state repaint_ns against it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -24,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/klog.h>
+#include <sys/mman.h>
 
 #include "common.h"
 
@@ -322,6 +329,52 @@ static void ptdump_facts(struct bench_run *r, struct shape *s)
 	bench_extra(r, "%s", obj);
 }
 
+struct wt_ctx {
+	unsigned char *buf;
+	long pages;
+	unsigned int pass;
+};
+
+/* Write @count 4K pages of the buffer, a new byte value every call. */
+static int write_tables(void *ctx, long count)
+{
+	struct wt_ctx *c = ctx;
+	long i;
+
+	c->pass++;
+	for (i = 0; i < count; i++)
+		memset(c->buf + (size_t)(i % c->pages) * 4096,
+		       (int)(0x11 * (c->pass & 0xf)) | 1, 4096);
+	return 0;
+}
+
+static void measure_write_tables(struct bench_run *r)
+{
+	long phys = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+	struct wt_ctx c = { 0 };
+	size_t bytes;
+
+	if (phys <= 0 || psz <= 0)
+		return;
+	/* RAM/512 for 4K pages, at least one page. */
+	c.pages = (long)(((unsigned long long)phys * psz / 512 + 4095) / 4096);
+	bytes = (size_t)c.pages * 4096;
+	c.buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (c.buf == MAP_FAILED) {
+		bench_extra(r, "\"write_tables_error\":\"mmap %zu bytes: %s\"",
+			    bytes, strerror(errno));
+		return;
+	}
+	mlock(c.buf, bytes);
+	bench_extra(r, "\"write_tables_bytes\":%zu", bytes);
+	if (bench_measure(r, "write_tables",
+			  "memset of RAM/512 bytes (a PTE linear map's table bytes), pre-faulted",
+			  "4K page written", c.pages, c.pages, write_tables, &c))
+		bench_extra(r, "\"write_tables_error\":\"measurement failed\"");
+	munmap(c.buf, bytes);
+}
+
 int main(int argc, char **argv)
 {
 	struct bench_opts o;
@@ -337,6 +390,7 @@ int main(int argc, char **argv)
 	dmesg_facts(&r);
 	ptdump_facts(&r, &s);
 	r.setup_s = (now_ns() - t0) / 1e9;
+	measure_write_tables(&r);
 
 	printf("# linmap-cost: MemTotal %ld kB, MemFree %ld kB, PageTables %ld kB; ptdump: %llu KiB PTE, %llu KiB CONT_PTE, %llu KiB PMD+CONT_PMD+PUD, %llu PTE tables%s%s\n",
 	       meminfo_kb("MemTotal"), meminfo_kb("MemFree"),
