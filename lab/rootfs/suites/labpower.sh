@@ -27,10 +27,12 @@ result() {	# result OK NAME [DETAIL]
 	fi
 }
 
-# Milliseconds since boot (10 ms resolution).
+# Milliseconds since boot (10 ms resolution). The hundredths lose a leading
+# zero: "08" would be a bad octal number in $(( )).
 now_ms() {
 	read -r up _ < /proc/uptime
-	echo $(( ${up%.*} * 1000 + ${up#*.} * 10 ))
+	frac=${up#*.}
+	echo $(( ${up%.*} * 1000 + ${frac#0} * 10 ))
 }
 
 value() {	# physical level of line N
