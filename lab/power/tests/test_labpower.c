@@ -941,6 +941,29 @@ static int t_command_failures(void)
 	return 0;
 }
 
+/* A command that leaves a process running (a virtual board's QEMU) must not
+ * take the board's operation lock with it: the lock fd is close-on-exec. */
+static int t_command_child_no_lock(void)
+{
+	struct result r;
+	char path[512];
+	int fd, free_;
+
+	setup("[board v]\ndriver = command\n"
+	      "on = /bin/sh -c sleep%203%20</dev/null%20>/dev/null%202>&1%20&\n"
+	      "off = /bin/true\nmin_off_ms = 0\n");
+	CHECK(run(&r, "on", "v", NULL) == 0 && r.ms < 3000, "on: rc %d in %ld ms %s", r.rc, r.ms,
+	      r.err);
+	snprintf(path, sizeof(path), "%s/run/v.lock", tmp);
+	fd = open(path, O_RDWR);
+	free_ = fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB);
+	if (fd >= 0)
+		close(fd);
+	CHECK(free_, "the background child of the on command holds the lock");
+	CHECK(run(&r, "--lock-wait", "200", "off", "v", NULL) == 0, "off: rc %d %s", r.rc, r.err);
+	return 0;
+}
+
 /* ---- runner ---------------------------------------------------------------- */
 
 static const struct {
@@ -975,6 +998,7 @@ static const struct {
 	{ "list_init", t_list_init },
 	{ "command_driver", t_command_driver },
 	{ "command_failures", t_command_failures },
+	{ "command_child_no_lock", t_command_child_no_lock },
 };
 
 int main(int argc, char **argv)
