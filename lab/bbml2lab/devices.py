@@ -126,4 +126,4 @@ def dtb_dump_command(board, out):
     q = board.get("qemu", {})
     args = machine_args(board)
     args[1] = f"{q.get('machine', 'virt')},dtb-randomness=off,dumpdtb={out}"
-    return [QEMU] + args + ["-display", "none"]
+    return [QEMU] + args + ["-bios", UBOOT_FIRMWARE, "-display", "none"]

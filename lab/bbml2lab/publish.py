@@ -1,0 +1,171 @@
+"""Publish the artifacts a lab job fetches, per kernel config, with a manifest.
+
+  OUT/<config>/Image               the kernel (build/kernel-<config>/arch/arm64/boot/Image)
+  OUT/<config>/initramfs.cpio.gz   the initramfs built for that config (its module)
+  OUT/<config>/config              the kernel .config
+  OUT/<config>/dtbs/<dtb>          every dtb the boards booting <config> name:
+                                   copied from the kernel build (arch/arm64/boot/dts),
+                                   or, for a virtual board, QEMU's own DTB dumped with
+                                   the board's -M/-cpu/-smp/-m (devices.machine_args)
+  OUT/manifest.json                {"<config>/<file>": {"sha256", "size"}, ...,
+                                    "git_revision": ..., "git_dirty": ...,
+                                    "kernel_versions": {"<config>": "<uname -r>"}}
+
+Keys with a "/" are files; the others are provenance. Files are copied to a
+temporary name and renamed, so a server reading OUT never sees half a file;
+the manifest is written last.
+"""
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import tempfile
+from pathlib import Path
+
+from . import LabError, devices
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _copy(src, dst):
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
+    os.close(fd)
+    try:
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dst)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def pack_fdt(data):
+    """The FDT without QEMU's padding: QEMU dumps a 1 MiB totalsize, which
+    the kernel does not boot from when u-boot passes it on (tried); the
+    blocks end at the struct or strings block, whichever is last."""
+    if len(data) < 40 or data[:4] != b"\xd0\x0d\xfe\xed":
+        raise LabError("dumped DTB: not a flattened device tree")
+    total, off_struct, off_strings, off_rsv = struct.unpack(">4I", data[4:20])
+    size_strings, size_struct = struct.unpack(">2I", data[32:40])
+    end = (max(off_struct + size_struct, off_strings + size_strings, off_rsv + 16) + 7) & ~7
+    if end > total or end > len(data):
+        raise LabError("dumped DTB: blocks extend past its total size")
+    return data[:4] + struct.pack(">I", end) + data[8:end]
+
+
+def _dump_dtb(board, dst, run=subprocess.run):
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.")
+    os.close(fd)
+    try:
+        r = run(devices.dtb_dump_command(board, tmp), stdin=subprocess.DEVNULL,
+                capture_output=True, text=True)
+        if r.returncode or not os.path.getsize(tmp):
+            raise LabError(f"dumping {dst.name} with QEMU failed: "
+                           f"{(r.stderr or '').strip().splitlines()[-1:] or r.returncode}")
+        with open(tmp, "rb") as f:
+            packed = pack_fdt(f.read())
+        with open(tmp, "wb") as f:
+            f.write(packed)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dst)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def sources(build, config):
+    """Where publish takes a config's files from (under the build dir)."""
+    k = Path(build) / f"kernel-{config}"
+    return {"Image": k / "arch/arm64/boot/Image",
+            "initramfs.cpio.gz": Path(build) / f"rootfs-{config}.cpio.gz",
+            "config": k / ".config"}
+
+
+def _git(repo):
+    def git(*args):
+        r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else None
+    rev = git("rev-parse", "HEAD")
+    return rev, (bool(git("status", "--porcelain", "--untracked-files=no")) if rev else None)
+
+
+def publish(boards, configs, build, out, repo, run=subprocess.run):
+    """Publish configs into out; returns the manifest dict. LabError names
+    the first missing input."""
+    out = Path(out)
+    plan = {}
+    for config in configs:
+        files = sources(build, config)
+        for name, src in files.items():
+            if not src.is_file():
+                raise LabError(f"publish {config}: {src} is missing (build it first: "
+                               f"make kernel-{config} rootfs-{config})")
+        dtbs = {}
+        for bname, b in sorted(boards.items()):
+            dtb = b.get("uboot", {}).get("dtb")
+            if b.get("kernel_config") != config or not dtb:
+                continue
+            if b["kind"] == "qemu-uboot":
+                dtbs.setdefault(dtb, []).append(("dump", bname, b))
+            else:
+                src = Path(build) / f"kernel-{config}/arch/arm64/boot/dts" / dtb
+                if not src.is_file():
+                    raise LabError(f"publish {config}: board {bname}'s dtb {src} is missing "
+                                   f"(make dtbs CONFIG={config})")
+                dtbs.setdefault(dtb, []).append(("copy", bname, src))
+        plan[config] = (files, dtbs)
+
+    manifest = {}
+    for config, (files, dtbs) in plan.items():
+        for name, src in files.items():
+            _copy(src, out / config / name)
+        for dtb, makers in dtbs.items():
+            dst = out / config / "dtbs" / dtb
+            digests = set()
+            for how, bname, what in makers:
+                if how == "dump":
+                    _dump_dtb(what, dst, run)
+                else:
+                    _copy(what, dst)
+                digests.add(sha256(dst))
+            if len(digests) > 1:
+                raise LabError(f"publish {config}: boards {', '.join(m[1] for m in makers)} "
+                               f"name the same dtb {dtb} but their DTBs differ")
+        for path in sorted((out / config).rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                rel = path.relative_to(out).as_posix()
+                manifest[rel] = {"sha256": sha256(path), "size": path.stat().st_size}
+    rev, dirty = _git(repo)
+    manifest["git_revision"] = rev
+    manifest["git_dirty"] = dirty
+    manifest["kernel_versions"] = {}
+    for config in plan:
+        release = Path(build) / f"kernel-{config}/include/config/kernel.release"
+        manifest["kernel_versions"][config] = (release.read_text().strip()
+                                               if release.is_file() else None)
+    old = out / "manifest.json"
+    if old.is_file():
+        try:
+            for key, value in json.loads(old.read_text()).items():
+                if "/" in key and key.split("/")[0] not in plan:
+                    manifest[key] = value          # other configs stay published
+                elif key == "kernel_versions":
+                    for c, v in value.items():
+                        manifest[key].setdefault(c, v)
+        except (OSError, ValueError):
+            pass
+    tmp = out / ".manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, old)
+    return manifest
