@@ -39,9 +39,11 @@ import math
 import os
 import random
 import re
+import subprocess
 import sys
 
-SCHEMA = "bbml2-bench-report/1"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCHEMA = "bbml2-bench-report/2"
 INPUT_SCHEMA = "bbml2-bench/"
 BEGIN = re.compile(r"^bbml2-bench: json begin (?P<bench>\S+)\s*$")
 END = re.compile(r"^bbml2-bench: json end (?P<bench>\S+)\s*$")
@@ -62,204 +64,17 @@ EVENT_NOTE = {
 }
 MODE_ORDER = ["none", "off", "assume", "assume-repaint", "repaint"]
 EMULATED_LABEL = "QEMU 7.2 TCG — emulated, no TLB events; times are not hardware numbers"
-BOOTSTRAP = 2000
-SEED = 20250701
 
 
 class InputError(Exception):
     """A problem with one input, reported without stopping the others."""
 
 
-# --------------------------------------------------------------------------
-# statistics (plain Python)
-
-def median(xs):
-    s = sorted(xs)
-    n = len(s)
-    if not n:
-        raise ValueError("median of no values")
-    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
-
-
-def mean(xs):
-    return sum(xs) / len(xs)
-
-
-def stddev(xs):
-    """Sample standard deviation (n - 1); 0 for one value."""
-    if len(xs) < 2:
-        return 0.0
-    m = mean(xs)
-    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
-
-
-def cov_pct(xs):
-    m = mean(xs)
-    return 100.0 * stddev(xs) / m if m else float("nan")
-
-
-def bootstrap_median_ci(xs, level=0.95, n=BOOTSTRAP, seed=SEED):
-    """Percentile bootstrap interval of the median (fixed seed: the same
-    data always gives the same interval)."""
-    if len(xs) < 2:
-        return (xs[0], xs[0]) if xs else (None, None)
-    rng = random.Random(seed)
-    k = len(xs)
-    meds = sorted(median([xs[rng.randrange(k)] for _ in range(k)]) for _ in range(n))
-    lo = meds[int(math.floor((1 - level) / 2 * (n - 1)))]
-    hi = meds[int(math.ceil((1 + level) / 2 * (n - 1)))]
-    return lo, hi
-
-
-def _ranks(values):
-    """Average ranks (1-based) and the tie groups' sizes."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    ranks = [0.0] * len(values)
-    ties = []
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        r = (i + j) / 2 + 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = r
-        if j > i:
-            ties.append(j - i + 1)
-        i = j + 1
-    return ranks, ties
-
-
-def _mwu_exact_cdf(n1, n2):
-    """Counts of the Mann-Whitney U statistic for sample sizes n1, n2 (no
-    ties): counts[u] = number of arrangements giving U = u."""
-    # f[j][u] for the current i; recurrence f(i,j,u) = f(i-1,j,u-j) + f(i,j-1,u)
-    maxu = n1 * n2
-    prev = [[1] + [0] * maxu for _ in range(n2 + 1)]   # i = 0: only U = 0
-    for i in range(1, n1 + 1):
-        cur = [[1] + [0] * maxu]                        # j = 0: only U = 0
-        for j in range(1, n2 + 1):
-            row = [0] * (maxu + 1)
-            a, b = prev[j], cur[j - 1]
-            for u in range(maxu + 1):
-                row[u] = (a[u - j] if u >= j else 0) + b[u]
-            cur.append(row)
-        prev = cur
-    return prev[n2]
-
-
-def mann_whitney_u(x, y):
-    """Two-sided Mann-Whitney U test. Returns (U of x, p, method)."""
-    n1, n2 = len(x), len(y)
-    if not n1 or not n2:
-        raise ValueError("Mann-Whitney U needs two non-empty samples")
-    ranks, ties = _ranks(list(x) + list(y))
-    r1 = sum(ranks[:n1])
-    u1 = r1 - n1 * (n1 + 1) / 2
-    if not ties and n1 * n2 <= 2500:
-        counts = _mwu_exact_cdf(n1, n2)
-        total = sum(counts)
-        u = int(round(u1))
-        lo = sum(counts[:u + 1]) / total
-        hi = sum(counts[u:]) / total
-        return u1, min(1.0, 2 * min(lo, hi)), "exact"
-    n = n1 + n2
-    mu = n1 * n2 / 2
-    tie = sum(t ** 3 - t for t in ties)
-    var = n1 * n2 / 12 * ((n + 1) - tie / (n * (n - 1)))
-    if var <= 0:
-        return u1, 1.0, "normal"
-    z = (abs(u1 - mu) - 0.5) / math.sqrt(var)
-    z = max(z, 0.0)
-    p = math.erfc(z / math.sqrt(2))
-    return u1, min(1.0, p), "normal"
-
-
-def _betacf(a, b, x):
-    """Continued fraction for the regularised incomplete beta (Lentz)."""
-    tiny, eps = 1e-300, 3e-16
-    qab, qap, qam = a + b, a + 1, a - 1
-    c, d = 1.0, 1 - qab * x / qap
-    d = 1 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 10000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1 + aa * d
-        d = 1 / (d if abs(d) > tiny else tiny)
-        c = 1 + aa / c
-        c = c if abs(c) > tiny else tiny
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1 + aa * d
-        d = 1 / (d if abs(d) > tiny else tiny)
-        c = 1 + aa / c
-        c = c if abs(c) > tiny else tiny
-        de = d * c
-        h *= de
-        if abs(de - 1) < eps:
-            break
-    return h
-
-
-def betainc(a, b, x):
-    """Regularised incomplete beta function I_x(a, b)."""
-    if x <= 0:
-        return 0.0
-    if x >= 1:
-        return 1.0
-    lbt = (math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
-           + a * math.log(x) + b * math.log(1 - x))
-    bt = math.exp(lbt)
-    if x < (a + 1) / (a + b + 2):
-        return bt * _betacf(a, b, x) / a
-    return 1 - bt * _betacf(b, a, 1 - x) / b
-
-
-def t_two_sided_p(t, df):
-    """P(|T| >= |t|) for Student's t with df degrees of freedom."""
-    if df <= 0 or math.isnan(t):
-        return float("nan")
-    if math.isinf(t):
-        return 0.0
-    return betainc(df / 2, 0.5, df / (df + t * t))
-
-
-def welch_t(x, y):
-    """Welch's unequal-variance t test: (t, df, two-sided p)."""
-    n1, n2 = len(x), len(y)
-    if n1 < 2 or n2 < 2:
-        raise ValueError("Welch's t needs at least two values per sample")
-    m1, m2 = mean(x), mean(y)
-    v1, v2 = stddev(x) ** 2, stddev(y) ** 2
-    se2 = v1 / n1 + v2 / n2
-    if se2 == 0:
-        return (0.0 if m1 == m2 else math.copysign(math.inf, m1 - m2),
-                float(n1 + n2 - 2), 1.0 if m1 == m2 else 0.0)
-    t = (m1 - m2) / math.sqrt(se2)
-    df = se2 ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
-    return t, df, t_two_sided_p(t, df)
-
-
-def holm(pvalues):
-    """Holm-Bonferroni adjusted p values, in input order."""
-    m = len(pvalues)
-    order = sorted(range(m), key=lambda i: pvalues[i])
-    adj = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        adj[i] = running
-    return adj
-
-
-def describe(xs, seed=SEED):
-    """n, median, mean, stddev, CoV %, min, max, bootstrap CI of the median."""
-    lo, hi = bootstrap_median_ci(xs, seed=seed)
-    return {"n": len(xs), "median": median(xs), "mean": mean(xs),
-            "stddev": stddev(xs), "cov_pct": cov_pct(xs),
-            "min": min(xs), "max": max(xs), "ci95_lo": lo, "ci95_hi": hi}
-
+# statistics: bench/benchstats.py (re-exported here)
+import benchstats  # noqa: E402
+from benchstats import (  # noqa: E402,F401
+    BOOTSTRAP, SEED, _mwu_exact_cdf, betainc, bootstrap_median_ci, cov_pct, describe, holm,
+    mann_whitney_u, mean, median, stddev, t_two_sided_p, welch_t)
 
 # --------------------------------------------------------------------------
 # console -> JSON objects
@@ -523,7 +338,11 @@ def collect(inputs):
                         "emulated": bool(obj["platform"].get("emulated"))})
         ds["boots"].append({"boot": boot, "run": job["run"], "job": job["job"],
                             "mode": spec.get("mode") or (ds["objects"][-1]["mode"]),
-                            "benches": sorted(seen)})
+                            "benches": sorted(seen), "started": meta.get("started"),
+                            "run_started": (job["run_metadata"] or {}).get("started"),
+                            "git": meta.get("git"), "kernel": meta.get("kernel"),
+                            "spec": spec,
+                            "order_record": (job["run_metadata"] or {}).get("bench")})
     # Under TCG cpu_cycles runs from the virtual clock at 1 GHz, so a sample
     # can never count more kernel cycles than it lasted in ns; QEMU's counter
     # sometimes jumps anyway.
@@ -565,30 +384,143 @@ def choose_baseline(ds, modes, wanted=None):
     return modes[0]
 
 
+# Metrics that are controls by design (the same syscall on one hot object,
+# or the guest's memset speed): reported with deltas, never marked.
+CONTROL_METRICS = {("pcache-rand-pread", "single_page"), ("dentry-scatter-stat", "same"),
+                   ("unix-scatter", "same"), ("linmap-cost", "write_tables")}
+
+
+def ordered_boots(ds):
+    """Boot ids in the order they ran: by run start, then job start (from
+    the runner's metadata), then name."""
+    return [b["boot"] for b in sorted(ds["boots"], key=lambda b: (
+        b.get("run_started") or "", b.get("started") or "", b["boot"]))]
+
+
+def layouts(ds, modes):
+    """Per mode: its page-table layout (benchstats.layout_of), from the
+    median ptdump bytes per level, else the kernel's final map word."""
+    out = {}
+    for mode in modes:
+        pts = [s["values"]["ptdump"] for s in ds["snapshots"] if s["mode"] == mode
+               and isinstance(s["values"].get("ptdump"), dict) and s["values"]["ptdump"].get("ok")]
+        words = {(o["mode_proof"].get("linear_map") or {}).get("linear_map")
+                 for o in ds["objects"] if o["mode"] == mode} - {None}
+        by = ({k: median([p["bytes"].get(k, 0) for p in pts]) for k in benchstats.LEVELS}
+              if pts else None)
+        out[mode] = benchstats.layout_of(by, words.pop() if len(words) == 1 else None)
+    return out
+
+
+def _verdict(c, alpha):
+    """The words for one comparison (c has kind, p_mwu, ci_excludes_zero...)."""
+    differs = c["p_mwu"] is not None and c["p_mwu"] < alpha and c["ci_excludes_zero"]
+    if c["kind"] != "test":
+        what = {"aa": "A/A control", "identical": "identical page tables",
+                "control": "control metric"}[c["kind"]]
+        return f"{what}: " + ("DIFFERS (noise or setup: distrust this report)"
+                              if differs and c["kind"] != "control" else
+                              "differs" if differs else "no difference")
+    if c["min_p"] > alpha:
+        return f"untestable: {c['baseline_boots']}+{c['boots']} boots allow p >= {c['min_p']:.2f}"
+    if differs:
+        return "faster" if c["delta_pct"] > 0 else "slower"
+    return "no difference shown"
+
+
+def _git(repo, *args):
+    try:
+        p = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True,
+                           timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return p
+
+
+def provenance(ds, repo=REPO):
+    """Flags on the inputs: boots from a dirty tree, from a revision whose
+    kernel/ differs from the checkout's HEAD (an older or other series), of
+    an unknown revision, or several kernel Images in one report."""
+    flags, revs, images = [], {}, {}
+    for b in ds["boots"]:
+        g = b.get("git") or {}
+        revs.setdefault(g.get("revision"), []).append(b)
+        img = (b.get("kernel") or {}).get("image_sha256")
+        if img:
+            images.setdefault(img, []).append(b["boot"])
+    dirty = [b["boot"] for b in ds["boots"] if (b.get("git") or {}).get("dirty")]
+    if dirty:
+        flags.append(f"{len(dirty)} of {len(ds['boots'])} boots ran from a dirty tree "
+                     "(uncommitted changes: the revision does not name what ran)")
+    head = _git(repo, "rev-parse", "HEAD")
+    head = head.stdout.strip() if head is not None and head.returncode == 0 else None
+    for rev, boots in revs.items():
+        if rev is None:
+            flags.append(f"{len(boots)} boots have no git revision recorded")
+            continue
+        if head is None or rev == head:
+            continue
+        d = _git(repo, "diff", "--quiet", rev, head, "--", "kernel/")
+        if d is None or d.returncode not in (0, 1):
+            flags.append(f"{len(boots)} boots ran revision {rev[:12]}, unknown to this "
+                         "checkout: kernel series not comparable")
+        elif d.returncode == 1:
+            flags.append(f"{len(boots)} boots ran revision {rev[:12]}, whose kernel/ differs "
+                         f"from HEAD {head[:12]}: an older (or other) kernel series")
+    if len(images) > 1:
+        flags.append(f"{len(images)} different kernel Images in this report: "
+                     + "; ".join(f"{k[:12]}… ({len(v)} boots)" for k, v in images.items()))
+    return {"flags": flags, "head": head, "revisions": sorted(r for r in revs if r),
+            "images": sorted(images)}
+
+
+def order_note(ds):
+    """How the boots were ordered: randomised with a recorded seed
+    (bench/sweep.py), or as planned."""
+    recs = {json.dumps(b.get("order_record"), sort_keys=True) for b in ds["boots"]}
+    seeds = sorted({(b.get("order_record") or {}).get("seed") for b in ds["boots"]} - {None})
+    if seeds and "null" not in recs:
+        return f"randomised (bench/sweep.py, seed {', '.join(map(str, seeds))})", True
+    return "as planned, not randomised (host drift may line up with a mode)", False
+
+
 def analyse(ds, baseline=None, alpha=0.05):
-    """Per-mode statistics and baseline comparisons (a JSON-able dict)."""
+    """Per-mode statistics and baseline comparisons (a JSON-able dict), with
+    the boot as the unit: a mode's value is the median of its boot medians,
+    its CI a bootstrap over boots; comparisons use boot medians."""
     modes = sorted({r["mode"] for r in ds["records"]} | {s["mode"] for s in ds["snapshots"]},
                    key=mode_sort_key)
     if not modes:
         raise InputError("no usable benchmark data in the inputs")
     base = choose_baseline(ds, modes, baseline)
+    order = {b: i for i, b in enumerate(ordered_boots(ds))}
+    lay = layouts(ds, modes)
     groups = {}
     for r in ds["records"]:
         groups.setdefault((r["bench"], r["metric"]), {}).setdefault(r["mode"], []).append(r)
 
     stats, comparisons = [], []
     for (bench, metric), by_mode in groups.items():
+        meds = {}
         for mode in sorted(by_mode, key=mode_sort_key):
             recs = by_mode[mode]
-            xs = [r["ns_per_op"] for r in recs]
-            st = {"bench": bench, "metric": metric, "mode": mode, "quantity": "ns_per_op",
-                  "op": recs[0]["op"], "boots": len({r["boot"] for r in recs}),
-                  "linear_map": sorted({str(r["linear_map"]) for r in recs})}
-            st.update(describe(xs))
             per_boot = {}
             for r in recs:
                 per_boot.setdefault(r["boot"], []).append(r["ns_per_op"])
-            st["boot_medians"] = {b: median(v) for b, v in sorted(per_boot.items())}
+            boots = sorted(per_boot, key=lambda b: (order.get(b.split("#")[0], len(order)), b))
+            bm = [median(per_boot[b]) for b in boots]
+            meds[mode] = (boots, bm)
+            samples = describe([r["ns_per_op"] for r in recs])
+            lo, hi = bootstrap_median_ci(bm)
+            st = {"bench": bench, "metric": metric, "mode": mode, "quantity": "ns_per_op",
+                  "op": recs[0]["op"], "boots": len(boots), "n": len(recs),
+                  "linear_map": sorted({str(r["linear_map"]) for r in recs}),
+                  "median": median(bm), "ci95_lo": lo, "ci95_hi": hi,
+                  "between_boot_cov_pct": cov_pct(bm) if len(bm) > 1 else None,
+                  "within_boot_cov_pct": median([cov_pct(v) for v in per_boot.values()]),
+                  "min": samples["min"], "max": samples["max"], "samples": samples,
+                  "boot_medians": dict(zip(boots, bm)),
+                  "control": (bench, metric) in CONTROL_METRICS}
             counters = {}
             for ev in EVENTS:
                 vals = [r["per_op"][ev] for r in recs if r["per_op"][ev] is not None]
@@ -599,45 +531,53 @@ def analyse(ds, baseline=None, alpha=0.05):
                                     "reason": _unavailable_reason(ds, bench, mode, ev)}
             st["counters_per_op"] = counters
             stats.append(st)
-        if base not in by_mode:
+        if base not in meds:
             continue
-        bx = [r["ns_per_op"] for r in by_mode[base]]
-        bmed, bcov = median(bx), cov_pct(bx)
-        for mode in sorted(by_mode, key=mode_sort_key):
+        bboots, bx = meds[base]
+        pairs = []
+        a_half, b_half = benchstats.split_aa(list(zip(bboots, bx)))
+        if len(a_half) >= 2 and len(b_half) >= 2:
+            pairs.append((f"{base} A/A", "aa", [v for _, v in a_half], [v for _, v in b_half]))
+        for mode in sorted(meds, key=mode_sort_key):
             if mode == base:
                 continue
-            x = [r["ns_per_op"] for r in by_mode[mode]]
+            same = benchstats.same_layout(lay.get(base), lay.get(mode))
+            kind = ("control" if (bench, metric) in CONTROL_METRICS else
+                    "identical" if same else "test")
+            pairs.append((mode, kind, bx, meds[mode][1]))
+        for mode, kind, xb, xo in pairs:
             c = {"bench": bench, "metric": metric, "mode": mode, "baseline": base,
-                 "median": median(x), "baseline_median": bmed,
-                 "ratio": median(x) / bmed,
-                 # mmtests convention: + = better; for a time, fewer ns/op
-                 "delta_pct": 100.0 * (bmed - median(x)) / bmed,
-                 "baseline_cov_pct": bcov}
+                 "kind": kind, "same_layout": (True if kind == "aa" else
+                                               benchstats.same_layout(lay.get(base),
+                                                                      lay.get(mode)))}
+            c.update(benchstats.compare_boots(xb, xo, alpha))
             try:
-                u, p, method = mann_whitney_u(x, bx)
-                c.update({"mwu_u": u, "p_mwu": p, "mwu_method": method})
-            except ValueError:
-                c.update({"mwu_u": None, "p_mwu": None, "mwu_method": None})
-            try:
-                t, df, pw = welch_t(x, bx)
+                t, df, pw = welch_t(xo, xb)
                 c.update({"welch_t": t, "welch_df": df, "p_welch": pw})
             except ValueError:
                 c.update({"welch_t": None, "welch_df": None, "p_welch": None})
             comparisons.append(c)
-    ps = [c["p_mwu"] for c in comparisons if c["p_mwu"] is not None]
-    adj = iter(holm(ps))
+    tests = [c for c in comparisons if c["kind"] == "test"]
+    for c, p in zip(tests, holm([c["p_mwu"] for c in tests])):
+        c["p_holm"] = p
     for c in comparisons:
-        c["p_holm"] = next(adj) if c["p_mwu"] is not None else None
-        c["significant"] = c["p_mwu"] is not None and c["p_mwu"] < alpha
-        c["significant_holm"] = c["p_holm"] is not None and c["p_holm"] < alpha
-        c["beyond_noise"] = abs(c["delta_pct"]) > 2 * c["baseline_cov_pct"]
-        c["verdict"] = (("faster" if c["delta_pct"] > 0 else "slower")
-                        if c["significant"] and c["beyond_noise"] else
-                        "within noise (< 2x CoV)" if c["significant"] else
-                        "no difference shown")
-
+        c.setdefault("p_holm", None)
+        marked = c["kind"] == "test" and c["ci_excludes_zero"]
+        c["significant"] = marked and c["p_mwu"] < alpha
+        c["significant_holm"] = marked and c["p_holm"] is not None and c["p_holm"] < alpha
+        c["verdict"] = _verdict(c, alpha)
+        if c["kind"] in ("aa", "identical") and "DIFFERS" in c["verdict"]:
+            ds["warnings"].append(f"{c['bench']} {c['metric']}: {c['mode']} vs {base}: "
+                                  f"{c['verdict']} ({c['delta_pct']:+.1f} %, p {c['p_mwu']:.3f})")
+    aa = [c for c in comparisons if c["kind"] == "aa"]
+    if not aa:
+        n = len({r["boot"] for r in ds["records"] if r["mode"] == base})
+        ds["warnings"].append(f"no A/A control: the baseline {base} has {n} boot(s) with "
+                              "timed metrics; it needs >= 4 (two halves of >= 2)")
     return {"modes": modes, "baseline": base, "alpha": alpha, "stats": stats,
-            "comparisons": comparisons, "shape": shape_table(ds, modes, base),
+            "comparisons": comparisons, "layouts": lay, "boot_order": list(order),
+            "order": order_note(ds)[0], "provenance": provenance(ds),
+            "shape": shape_table(ds, modes, base),
             "geomean": geomean(comparisons, modes, base)}
 
 
@@ -658,7 +598,7 @@ def geomean(comparisons, modes, base):
     for mode in modes:
         if mode == base:
             continue
-        rs = [c["ratio"] for c in comparisons if c["mode"] == mode]
+        rs = [c["ratio"] for c in comparisons if c["mode"] == mode and c["kind"] == "test"]
         if rs:
             g = math.exp(sum(math.log(r) for r in rs) / len(rs))
             out[mode] = {"ratio": g, "delta_pct": 100.0 * (1 - g), "metrics": len(rs)}
@@ -812,6 +752,15 @@ def render_md(ds, an, name, inputs):
                      "/".join(map(str, samples)) or "–", f"`{cmd}`"])
     add(table(["mode", "boots", "samples", "cmdline"], rows, ["l", "r", "r", "l"]))
     add("")
+    order = an["boot_order"]
+    add(f"Boot order: {an['order']}; {len(order)} boots"
+        + (f": {', '.join(b.split('/')[-1] for b in order[:12])}"
+           + (" …" if len(order) > 12 else "") if order else "") + " (all in report.json).")
+    add("")
+    for flag in an["provenance"]["flags"]:
+        add(f"* ⚠ **Input flag:** {flag}")
+    if an["provenance"]["flags"]:
+        add("")
     add(f"Baseline: **{base}**. Δ% columns follow the mmtests convention: "
         "**+ = better** (fewer ns/op than the baseline).")
     add("")
@@ -870,49 +819,61 @@ def render_md(ds, an, name, inputs):
     # ---- benchmarks
     add("## Benchmarks")
     add("")
-    ncomp = len(an["comparisons"])
-    add(f"Rows are modes; ns/op per sample, pooled over boots. CI = percentile bootstrap "
-        f"95 % interval of the median ({BOOTSTRAP} resamples). Significance: two-sided "
-        f"**Mann-Whitney U** vs {base} at α = {an['alpha']}: `*` p < α, `**` also "
-        f"significant after Holm–Bonferroni over the {ncomp} comparisons in this report "
-        f"(uncorrected, about {ncomp * an['alpha']:.1f} false `*` are expected by chance). "
-        "Welch's t p is in report.json. A difference counts as real only if significant "
-        "**and** larger than 2x the baseline CoV (verdict column).")
+    ntest = sum(1 for c in an["comparisons"] if c["kind"] == "test")
+    add("**The boot is the unit.** Each boot's median ns/op is one observation (all samples "
+        "of a boot share one placement of page cache and slab); a mode's value is the "
+        "**median of its boot medians**, its 95 % CI a percentile bootstrap over boots "
+        f"({BOOTSTRAP} resamples, fixed seed). Δ% vs {base} follows mmtests (**+ = better**, "
+        "fewer ns/op); its CI resamples both modes' boots. p: two-sided **Mann-Whitney U** "
+        f"over boot medians. `*` p < α = {an['alpha']} **and** the Δ CI excludes 0; `**` also "
+        f"after Holm–Bonferroni over the {ntest} tested comparisons. **MDE**: the smallest "
+        "difference these boot counts detect with 80 % power at α (normal approximation, "
+        "pooled between-boot CoV). No marks on controls: the **A/A** row (the baseline's "
+        "boots split in two, alternating in run order), pairs with **identical page "
+        "tables** (the same share of the linear map at every level, ±1 %: a TLB effect is "
+        "impossible there, any difference is noise) and control metrics.")
     add("")
-    comps = {(c["bench"], c["metric"], c["mode"]): c for c in an["comparisons"]}
+    comps = {}
+    for c in an["comparisons"]:
+        comps.setdefault((c["bench"], c["metric"]), []).append(c)
     by_bench = {}
     for st in an["stats"]:
         by_bench.setdefault(st["bench"], {}).setdefault(st["metric"], []).append(st)
-    descs = {}
-    for o in ds["objects"]:
-        descs.setdefault(o["bench"], o)
     for bench, metrics in by_bench.items():
         add(f"### {bench}")
         add("")
         for metric, sts in metrics.items():
-            add(f"**{metric}** — ns per {sts[0]['op'] or 'op'} (lower is better)")
+            ctl = " — control metric" if (bench, metric) in CONTROL_METRICS else ""
+            add(f"**{metric}** — ns per {sts[0]['op'] or 'op'} (lower is better){ctl}")
             add("")
             rows = []
             for st in sts:
-                c = comps.get((bench, metric, st["mode"]))
-                if c:
-                    mark = "**" if c["significant_holm"] else "*" if c["significant"] else ""
-                    delta = f"{c['delta_pct']:+.1f} %{mark}"
-                    p, verdict = fmt_p(c["p_mwu"]), c["verdict"]
-                else:
-                    delta, p, verdict = ("baseline" if st["mode"] == base else "–"), "–", ""
                 bm = list(st["boot_medians"].values())
                 between = (f"{fmt_ns(min(bm))}–{fmt_ns(max(bm))}" if len(bm) > 1 else "–")
                 rows.append([st["mode"], "/".join(st["linear_map"]),
                              f"{st['boots']}×{st['n'] // max(st['boots'], 1)}",
                              fmt_ns(st["median"]),
                              f"{fmt_ns(st['ci95_lo'])} – {fmt_ns(st['ci95_hi'])}",
-                             fmt(st["cov_pct"]), fmt_ns(st["min"]), fmt_ns(st["max"]),
-                             between, delta, p, verdict])
-            add(table(["mode", "map", "boots×n", "median", "95% CI", "CoV %", "min", "max",
-                       "boot medians", f"Δ% vs {base}", "p (MWU)", "verdict"], rows,
-                      ["l", "l", "r", "r", "r", "r", "r", "r", "r", "r", "r", "l"]))
+                             fmt(st["between_boot_cov_pct"]), fmt(st["within_boot_cov_pct"]),
+                             between])
+            add(table(["mode", "map", "boots×n", "median of boot medians", "95% CI (boots)",
+                       "CoV between boots %", "CoV within boot % (median)", "boot medians"],
+                      rows, ["l", "l", "r", "r", "r", "r", "r", "r"]))
             add("")
+            crow = []
+            for c in comps.get((bench, metric), []):
+                mark = "**" if c["significant_holm"] else "*" if c["significant"] else ""
+                lo, hi = c["delta_ci95"]
+                crow.append([f"{c['mode']} vs {base}" if c["kind"] != "aa" else
+                             f"{c['mode']} ({c['baseline_boots']} vs {c['boots']} boots)",
+                             f"{c['delta_pct']:+.1f} %{mark}",
+                             f"{lo:+.1f} … {hi:+.1f}" if lo is not None else "–",
+                             fmt_p(c["p_mwu"]), fmt(c["mde_pct"]) + " %" if c["mde_pct"]
+                             is not None else "–", c["verdict"]])
+            if crow:
+                add(table(["comparison", "Δ%", "95% CI of Δ%", "p (MWU, boots)", "MDE",
+                           "verdict"], crow, ["l", "r", "r", "r", "r", "l"]))
+                add("")
             add(counter_table(sts))
             add("")
         extra = pcache_extra(by_bench, bench, an["modes"])
@@ -951,10 +912,10 @@ def render_md(ds, an, name, inputs):
             "dtlb_walk, l1d/l2d_tlb_refill and itlb_walk are `n/a (emulated)`; "
             "inst_retired counts only with -icount. cpu_cycles runs from the virtual "
             "clock at a nominal 1 GHz: kernel cycles/op is guest time in the kernel.")
-    add("* **Samples are not boots.** Samples of one boot share one physical placement of "
-        "page cache and slab, so the p values measure within-boot noise; with one boot per "
-        "mode they understate the uncertainty. Use >= 3 boots per mode, alternating modes, "
-        "and compare the boot-median columns.")
+    add("* **Boots, not samples.** Every p value, CI and MDE above counts boots; with few "
+        "boots per mode little can be shown (an exact Mann-Whitney U over 3 + 3 boots "
+        "cannot go below p = 0.1). Randomise the boot order (bench/sweep.py) so host "
+        "drift does not line up with one mode.")
     add("* **Working sets are scaled** (see each object's params in report.json): under "
         "TCG about 8x smaller than on hardware.")
     add("* Counter values are per operation and kernel-only (exclude_user=1); "
@@ -1162,14 +1123,18 @@ def main(argv=None):
               "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "inputs": [os.path.relpath(i) for i in args.inputs],
               "baseline": an["baseline"], "alpha": an["alpha"], "modes": an["modes"],
-              "significance_test": "Mann-Whitney U, two-sided; Holm-Bonferroni in p_holm; "
-                                   "Welch t in p_welch",
+              "unit": "boot: every statistic is over per-boot medians",
+              "significance_test": "Mann-Whitney U over boot medians, two-sided, and the "
+                                   "bootstrap CI of delta_pct excluding 0; Holm-Bonferroni "
+                                   "over kind=test comparisons in p_holm; Welch t in p_welch",
               "delta_convention": "delta_pct = (baseline median - median) / baseline median "
                                   "* 100: + = fewer ns/op (better)",
               "emulated": any(o["platform"].get("emulated") for o in ds["objects"]),
               "boots": ds["boots"], "objects": ds["objects"], "shape": an["shape"],
               "stats": an["stats"], "comparisons": an["comparisons"],
-              "geomean": an["geomean"], "records": ds["records"],
+              "geomean": an["geomean"], "layouts": an["layouts"],
+              "boot_order": an["boot_order"], "order": an["order"],
+              "provenance": an["provenance"], "records": ds["records"],
               "snapshots": ds["snapshots"], "errors": ds["errors"],
               "warnings": ds["warnings"]}
     _write(os.path.join(args.out, "report.json"), dump_report(report))

@@ -273,21 +273,160 @@ def two_mode_run(tmp_path, name="run1", base_vals=(100, 102, 98, 101, 99, 100.5,
     })
 
 
-def test_analysis_delta_sign_and_significance(tmp_path):
+def test_one_boot_per_mode_is_untestable(tmp_path):
+    # 8 samples per mode but one boot each: samples are not boots, so no
+    # p value can be small and no mark is given, however clear the samples.
     ds = report.collect([two_mode_run(tmp_path)])
     assert ds["errors"] == []
     an = report.analyse(ds)
     assert an["baseline"] == "none"
     (c,) = an["comparisons"]
-    assert c["mode"] == "assume"
-    # medians 100.25 and 80.25; + = fewer ns/op
+    assert c["mode"] == "assume" and c["kind"] == "test"
+    # one boot each: the boot medians are the sample medians 100.25 and 80.25
     assert c["delta_pct"] == pytest.approx(100 * (100.25 - 80.25) / 100.25)
     assert c["ratio"] == pytest.approx(80.25 / 100.25)
-    assert c["significant"] and c["p_mwu"] < 0.001 and c["mwu_method"] == "exact"
-    assert c["verdict"] == "faster"
+    assert c["p_mwu"] == 1.0 and c["min_p"] == 1.0 and c["mde_pct"] is None
+    assert not c["significant"] and c["verdict"].startswith("untestable")
     st = {s["mode"]: s for s in an["stats"]}
-    assert st["none"]["n"] == 8 and st["none"]["median"] == 100.25
+    assert st["none"]["n"] == 8 and st["none"]["boots"] == 1
+    assert st["none"]["median"] == 100.25
     assert st["none"]["counters_per_op"]["dtlb_walk"]["available"] is False
+    assert any("no A/A control" in w for w in ds["warnings"])
+
+
+def multi_boot_run(tmp_path, modes, name="multi"):
+    """modes: {mode: (bbml2, linear_map, [boot medians])}; each boot has
+    three samples around its median (-1, 0, +1)."""
+    jobs = {}
+    for mode, (bbml2, lmap, meds) in modes.items():
+        for i, m in enumerate(meds):
+            jobs[f"bench-{mode}-r{i + 1:02d}"] = (mode, console(bench_obj(
+                bbml2=bbml2, linear_map=lmap, repainted=int(mode == "assume-repaint"),
+                values=(m - 1, m, m + 1))))
+    return make_run(tmp_path, name, jobs)
+
+
+def test_boot_level_comparison_significant(tmp_path):
+    base = [100, 102, 98, 101, 99, 100.5]
+    blk = [80, 82, 79, 81, 80.5, 78]
+    ds = report.collect([multi_boot_run(tmp_path, {
+        "off": ("off", "pte", base), "assume": ("assume", "blocks", blk)})])
+    an = report.analyse(ds)
+    c = next(c for c in an["comparisons"] if c["mode"] == "assume")
+    assert c["kind"] == "test" and c["boots"] == 6 and c["baseline_boots"] == 6
+    assert c["median"] == 80.25 and c["baseline_median"] == 100.25
+    assert c["delta_pct"] == pytest.approx(100 * 20 / 100.25)
+    # complete separation of 6 + 6 boots: exact p = 2 / C(12, 6)
+    assert c["mwu_method"] == "exact" and c["p_mwu"] == pytest.approx(2 / 924)
+    lo, hi = c["delta_ci95"]
+    assert 15 < lo < c["delta_pct"] < hi < 23
+    assert c["significant"] and c["verdict"] == "faster"
+    assert 0 < c["mde_pct"] < 5                 # CoV ~1.4 %: a few % detectable
+    st = {s["mode"]: s for s in an["stats"]}
+    assert st["off"]["median"] == 100.25 and st["off"]["boots"] == 6
+    assert st["off"]["within_boot_cov_pct"] == pytest.approx(1.0, rel=0.02)
+
+
+def test_aa_control_present_and_unmarked(tmp_path):
+    # the baseline's 6 boots split into 3 + 3 alternating in run order
+    ds = report.collect([multi_boot_run(tmp_path, {
+        "off": ("off", "pte", [100, 130, 101, 131, 99, 129]),
+        "assume": ("assume", "blocks", [80, 81, 79, 80, 82, 78])})])
+    an = report.analyse(ds)
+    (aa,) = [c for c in an["comparisons"] if c["kind"] == "aa"]
+    assert aa["mode"] == "off A/A" and aa["baseline_boots"] == 3 and aa["boots"] == 3
+    # jobs run in name order here: r1 r3 r5 (100, 101, 99) vs r2 r4 r6 (130, 131, 129)
+    assert aa["baseline_median"] == 100 and aa["median"] == 130
+    assert aa["min_p"] == pytest.approx(0.1) and aa["p_mwu"] == pytest.approx(0.1)
+    assert not aa["significant"] and not aa["significant_holm"]
+    assert aa["verdict"] == "A/A control: no difference"
+    md = report.render_md(ds, an, "t", [])
+    row = next(line for line in md.splitlines() if line.startswith("| off A/A"))
+    assert "*" not in row.split("|")[2]
+
+
+def test_aa_control_that_differs_is_flagged(tmp_path):
+    # 10 boots: a drifting host puts 5 + 5 far apart -> the control fails loudly
+    ds = report.collect([multi_boot_run(tmp_path, {
+        "off": ("off", "pte", [100, 150, 101, 151, 99, 149, 100, 152, 98, 150])})])
+    an = report.analyse(ds)
+    (aa,) = [c for c in an["comparisons"] if c["kind"] == "aa"]
+    assert aa["p_mwu"] < 0.05 and aa["ci_excludes_zero"]
+    assert not aa["significant"]                # never a mark on a control
+    assert "DIFFERS" in aa["verdict"]
+    assert any("A/A" in w and "DIFFERS" in w for w in ds["warnings"])
+
+
+def test_identical_page_tables_get_no_marks(tmp_path):
+    # off and assume-repaint are both PTE maps: same layout, however big the
+    # difference, no mark and an identical-layout verdict; assume is tested.
+    ds = report.collect([multi_boot_run(tmp_path, {
+        "off": ("off", "pte", [100, 101, 99, 100, 102, 98]),
+        "assume": ("assume", "blocks", [100, 101, 99, 100, 102, 98]),
+        "assume-repaint": ("assume,repaint", "pte", [130, 131, 129, 132, 128, 130])})])
+    an = report.analyse(ds)
+    c = {x["mode"]: x for x in an["comparisons"]}
+    rep = c["assume-repaint"]
+    assert rep["kind"] == "identical" and rep["same_layout"] is True
+    assert rep["p_mwu"] < 0.01 and not rep["significant"] and not rep["significant_holm"]
+    assert rep["verdict"].startswith("identical page tables: DIFFERS")
+    assert c["assume"]["kind"] == "test" and c["assume"]["verdict"] == "no difference shown"
+    # Holm counts only tested comparisons
+    assert c["assume"]["p_holm"] == pytest.approx(c["assume"]["p_mwu"])
+    assert rep["p_holm"] is None and an["geomean"]["assume"]["metrics"] == 1
+    assert "assume-repaint" not in an["geomean"]
+
+
+def test_layout_identity_from_ptdump():
+    from benchstats import layout_of, same_layout
+    gib = 1 << 30
+    off = layout_of({"pte": 2 * gib})
+    repainted = layout_of({"pte": 2 * gib - (4 << 20), "pmd": 4 << 20})   # alias keeps blocks
+    blocks = layout_of({"pmd": 2 * gib - (8 << 20), "cont_pte": 8 << 20})
+    assert same_layout(off, repainted) is True
+    assert same_layout(off, blocks) is False
+    assert same_layout(off, "pte") is True and same_layout(blocks, "pte") is False
+    assert same_layout("pte", "blocks") is False and same_layout(None, "pte") is None
+
+
+def test_mde_and_min_p_known_values():
+    from benchstats import mde_pct, min_mwu_p, linear_fit
+    assert min_mwu_p(3, 3) == pytest.approx(0.1)
+    assert min_mwu_p(5, 5) == pytest.approx(2 / 252)
+    # CoV 10 % in both groups, 4 + 4 boots: (1.95996 + 0.84162) * 10 * sqrt(1/2)
+    xs = [90, 100, 110, 100]
+    c = 100 * report.stddev(xs) / report.mean(xs)
+    assert mde_pct(xs, xs) == pytest.approx(2.80158 * c * math.sqrt(0.5), rel=1e-4)
+    assert mde_pct([1], xs) is None
+    a, b, r2 = linear_fit([1, 2, 4, 8], [3, 5, 9, 17])
+    assert (a, b, r2) == (pytest.approx(1), pytest.approx(2), pytest.approx(1))
+    a, b, r2 = linear_fit([1, 2, 3, 4], [1, 3, 2, 4])
+    assert r2 == pytest.approx(0.64)
+    with pytest.raises(ValueError):
+        linear_fit([1, 1], [2, 3])
+
+
+def test_randomised_order_is_reported(tmp_path):
+    run = multi_boot_run(tmp_path, {"off": ("off", "pte", [100, 101, 99, 100])})
+    meta = json.loads(open(os.path.join(run, "metadata.json")).read())
+    meta["bench"] = {"seed": 42, "order": ["x"]}
+    open(os.path.join(run, "metadata.json"), "w").write(json.dumps(meta))
+    for i, job in enumerate(["bench-off-r03", "bench-off-r01", "bench-off-r04", "bench-off-r02"]):
+        mp = os.path.join(run, "jobs", job, "metadata.json")
+        m = json.loads(open(mp).read())
+        m["started"] = f"2026-12-01T00:00:0{i}+00:00"
+        m["git"] = {"revision": None, "dirty": True}
+        open(mp, "w").write(json.dumps(m))
+    ds = report.collect([run])
+    an = report.analyse(ds)
+    assert [b.split("/")[-1] for b in an["boot_order"]] == [
+        "bench-off-r03", "bench-off-r01", "bench-off-r04", "bench-off-r02"]
+    assert an["order"].startswith("randomised") and "42" in an["order"]
+    flags = " ".join(an["provenance"]["flags"])
+    assert "4 of 4 boots ran from a dirty tree" in flags
+    assert "no git revision" in flags
+    md = report.render_md(ds, an, "t", [run])
+    assert "Input flag:** 4 of 4 boots ran from a dirty tree" in md
 
 
 def test_unavailable_counters_render_as_na_never_zero(tmp_path):
