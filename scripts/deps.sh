@@ -20,6 +20,9 @@ PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 linux-source-6.12 ccache make bc flex bison libssl-dev libelf-dev cpio
 gzip xz-utils rsync kmod perl lava-dispatcher python3-jinja2 python3-yaml
 python3-pytest python3-voluptuous lavacli gpiod python3-libgpiod libgpiod-dev"
+# `make report` only (DEPS_REPORT=1): plots and the headless screenshot test;
+# make check's path never installs them.
+[ "${DEPS_REPORT:-}" != 1 ] || PKGS="$PKGS python3-matplotlib chromium"
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
