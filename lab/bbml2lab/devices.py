@@ -127,3 +127,14 @@ def dtb_dump_command(board, out):
     args = machine_args(board)
     args[1] = f"{q.get('machine', 'virt')},dtb-randomness=off,dumpdtb={out}"
     return [QEMU] + args + ["-bios", UBOOT_FIRMWARE, "-display", "none"]
+
+
+def device_yaml(dictionary, lava_device_types, context=None):
+    """The device YAML a server renders from a dictionary with a job's context:
+    our device types first, then lava-server's (lava_device_types)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(
+        [str(DEVICE_TYPES_DIR), str(lava_device_types)]), trim_blocks=True, autoescape=False)
+    try:
+        return env.from_string(dictionary).render(**(context or {}))
+    except jinja2.TemplateError as e:
+        raise LabError(f"device dictionary: {e}") from None

@@ -109,8 +109,9 @@ class Console:
 
     def accept_board(self, listener):
         conn, _ = listener.accept()
-        if self.board:
+        if self.board:              # a new power-on before the old EOF was read
             self._drop(self.board)
+            self._consume_marker()
         self.board = conn
         self.say("console: board connected")
         self.sel.register(conn, selectors.EVENT_READ, self.from_board)
@@ -130,9 +131,7 @@ class Console:
         if not data:
             self._drop(conn)
             self.board = None
-            marker = self.sock_path + ".stopping"
-            if os.path.exists(marker):
-                os.unlink(marker)
+            if self._consume_marker():
                 self.say("console: board powered off")
             else:
                 self.say("console: board gone by itself: client disconnected")
@@ -144,6 +143,14 @@ class Console:
             self.log.flush()
         if self.client:
             self._send(self.client, data.replace(b"\xff", b"\xff\xff"))
+
+    def _consume_marker(self):
+        """True if `vboard stop` announced this disconnect (marker removed)."""
+        try:
+            os.unlink(self.sock_path + ".stopping")
+            return True
+        except FileNotFoundError:
+            return False
 
     def _recv(self, conn):
         try:
@@ -160,7 +167,10 @@ class Console:
     def run(self):
         while True:
             for key, _ in self.sel.select():
-                key.data(key.fileobj)
+                # skip events of connections closed earlier in this round
+                live = self.sel.get_map().get(key.fd)
+                if live is not None and live.fileobj is key.fileobj:
+                    key.data(key.fileobj)
 
 
 def _tcp_listener(addr):
