@@ -1,0 +1,324 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Cost of the linear-map modes against RAM (the bench-sweep runs).
+
+From the linmap-cost object of every boot (bench/report.py collects them):
+page-table bytes against the exact model (RAM/512 for 4K pages), MemTotal
+and MemFree deltas reconciled with the tables the kernel reports, repaint
+time, time to init, least-squares fits per mode with R^2, and the repaint
+time against the same guest's memset() of the same number of table bytes
+(linmap-cost's write_tables metric, same boot). Boots under -icount shift=0
+are kept apart and labelled instruction time.
+"""
+import os
+import re
+
+import benchstats
+from benchstats import median
+
+GRANULE = 4096
+SZ_2M = 2 << 20
+RUN_INIT = re.compile(r"^\[\s*(\d+\.\d+)\] Run /init as init process", re.M)
+MODE_ORDER = ["none", "off", "assume", "assume-repaint", "repaint"]
+CLOCKS = {"tcg": "host time (QEMU TCG, shared host)",
+          "icount": "instruction time (QEMU -icount shift=0: 1 ns per instruction, "
+                    "not hardware time)"}
+
+
+def clock_of(obj):
+    """'icount' if the boot ran under -icount (sweep metadata or the
+    rendered device), else 'tcg' for an emulated platform, else 'hw'."""
+    opts = " ".join(((obj.get("order_record") or {}).get("qemu_options")) or [])
+    if "-icount" in opts:
+        return "icount"
+    dev = os.path.join(os.path.dirname(obj["console"]), "device.yaml")
+    try:
+        with open(dev, encoding="utf-8") as f:
+            if "-icount" in f.read():
+                return "icount"
+    except OSError:
+        pass
+    return "tcg" if obj["platform"].get("emulated") else "hw"
+
+
+def init_seconds(console_path):
+    """Kernel timestamp of 'Run /init as init process' (time to init), or None."""
+    try:
+        with open(console_path, encoding="utf-8", errors="replace") as f:
+            m = RUN_INIT.search(f.read())
+    except OSError:
+        return None
+    return float(m.group(1)) if m else None
+
+
+def boot_points(ds):
+    """One dict per boot with a linmap-cost object: mode, mem, clock and
+    the facts the sweep needs."""
+    boots = {b["boot"]: b for b in ds["boots"]}
+    wt = {}
+    for r in ds["records"]:
+        if r["bench"] == "linmap-cost" and r["metric"] == "write_tables":
+            wt.setdefault(r["boot"], []).append(r["ns_per_op"])
+    out = []
+    for o in ds["objects"]:
+        if o["bench"] != "linmap-cost" or o["status"] != "ok":
+            continue
+        b = boots.get(o["boot"].split("#")[0], {})
+        snap, lm = o["snapshot"], o["mode_proof"].get("linear_map") or {}
+        pt = snap.get("ptdump") if isinstance(snap.get("ptdump"), dict) else {}
+        ram_kb = snap.get("boot_total_kb")
+        mem_mb = (b.get("spec") or {}).get("mem_mb") or (ram_kb // 1024 if ram_kb else None)
+        mapmem = {k: v for k, v in lm.items() if "map_mem" in k}
+        out.append({
+            "boot": o["boot"], "run": o["run"], "mode": o["mode"], "mem_mb": mem_mb,
+            "clock": clock_of(dict(o, order_record=b.get("order_record"))),
+            "ram_kb": ram_kb, "mem_total_kb": snap.get("mem_total_kb"),
+            "mem_free_kb": snap.get("mem_free_kb"), "page_tables_kb": snap.get("page_tables_kb"),
+            "pte_tables": pt.get("pte_tables") if pt.get("ok") else None,
+            "pmd_tables": pt.get("pmd_tables") if pt.get("ok") else None,
+            "bytes": pt.get("bytes") if pt.get("ok") else None,
+            "repainted": lm.get("repainted"), "repaint_ns": lm.get("repaint_ns"),
+            "stop_machine_ns": lm.get("repaint_stop_machine_ns"),
+            "repaint_tables": ((lm.get("repaint_tables_pmd") or 0)
+                               + (lm.get("repaint_tables_pte") or 0)),
+            "write_ns_per_page": median(wt[o["boot"]]) if o["boot"] in wt else None,
+            "init_s": init_seconds(o["console"]), "map_mem": mapmem or None})
+    return out
+
+
+def _med(points, key):
+    vals = [p[key] for p in points if isinstance(p.get(key), (int, float))]
+    return median(vals) if vals else None
+
+
+def _range(points, key):
+    vals = [p[key] for p in points if isinstance(p.get(key), (int, float))]
+    return [min(vals), max(vals)] if vals else None
+
+
+def model_check(p):
+    """The exact 4K model for one boot: RAM/2M PTE tables when every 2M is
+    PTE-mapped, less one per 2M mapped at a higher level (the kernel alias
+    keeps its blocks). Returns (model tables, measured, residual)."""
+    if not p["ram_kb"] or p["pte_tables"] is None or not p["bytes"]:
+        return None
+    ram = p["ram_kb"] * 1024
+    above = sum(p["bytes"].get(k, 0) for k in ("pud", "cont_pmd", "pmd"))
+    model = (ram - above) // SZ_2M
+    return {"ram_over_512_kb": ram // 512 // 1024, "model_pte_tables": model,
+            "measured_pte_tables": p["pte_tables"], "residual": p["pte_tables"] - model,
+            "above_pte_kb": above // 1024}
+
+
+def fit(points, key, scale=1.0):
+    """Least squares of key (scaled) against GiB over every boot."""
+    xy = [(p["mem_mb"] / 1024, p[key] * scale) for p in points
+          if p.get("mem_mb") and isinstance(p.get(key), (int, float))]
+    if len({x for x, _ in xy}) < 2:
+        return None
+    a, b, r2 = benchstats.linear_fit([x for x, _ in xy], [y for _, y in xy])
+    return {"intercept": a, "slope_per_gib": b, "r2": r2, "n": len(xy)}
+
+
+def analyse(ds):
+    """The sweep, per clock and mode: points per memory size, fits,
+    reconciliations. None when no boot has a linmap-cost object."""
+    pts = boot_points(ds)
+    if not pts:
+        return None
+    out = {"clocks": {}, "map_mem": "not instrumented"}
+    if any(p["map_mem"] for p in pts):
+        out["map_mem"] = "instrumented: " + ", ".join(sorted({k for p in pts if p["map_mem"]
+                                                               for k in p["map_mem"]}))
+    for clock in sorted({p["clock"] for p in pts}):
+        cp = [p for p in pts if p["clock"] == clock]
+        modes = sorted({p["mode"] for p in cp}, key=lambda m: (
+            MODE_ORDER.index(m) if m in MODE_ORDER else len(MODE_ORDER), m))
+        mems = sorted({p["mem_mb"] for p in cp if p["mem_mb"]})
+        rows, fits = [], {}
+        for mode in modes:
+            mp = [p for p in cp if p["mode"] == mode]
+            fits[mode] = {
+                "repaint_ms": fit(mp, "repaint_ns", 1e-6) if any(p["repainted"] for p in mp)
+                else None,
+                "stop_machine_ms": fit(mp, "stop_machine_ns", 1e-6)
+                if any(p["repainted"] for p in mp) else None,
+                "init_ms": fit(mp, "init_s", 1e3),
+                "pte_table_kb": fit(mp, "pte_tables", GRANULE / 1024)}
+            for mem in mems:
+                g = [p for p in mp if p["mem_mb"] == mem]
+                if not g:
+                    continue
+                checks = [c for c in map(model_check, g) if c]
+                ratios = [p["repaint_ns"] / (p["write_ns_per_page"] * p["repaint_tables"])
+                          for p in g if p["repainted"] and p["write_ns_per_page"]
+                          and p["repaint_tables"]]
+                rows.append({
+                    "mode": mode, "mem_mb": mem, "boots": len(g),
+                    "repaint_ms": (_med(g, "repaint_ns") or 0) / 1e6
+                    if any(p["repainted"] for p in g) else None,
+                    "repaint_ms_range": [v / 1e6 for v in _range(g, "repaint_ns")]
+                    if any(p["repainted"] for p in g) else None,
+                    "stop_machine_ms": (_med(g, "stop_machine_ns") or 0) / 1e6
+                    if any(p["repainted"] for p in g) else None,
+                    "repaint_tables": _med(g, "repaint_tables"),
+                    "init_ms": (_med(g, "init_s") or 0) * 1e3 if _med(g, "init_s") else None,
+                    "init_ms_range": [v * 1e3 for v in _range(g, "init_s")]
+                    if _range(g, "init_s") else None,
+                    "write_ns_per_page": _med(g, "write_ns_per_page"),
+                    "repaint_over_memset": median(ratios) if ratios else None,
+                    "mem_total_kb": _med(g, "mem_total_kb"), "mem_free_kb": _med(g, "mem_free_kb"),
+                    "tables_kb": ((_med(g, "pte_tables") or 0) + (_med(g, "pmd_tables") or 0))
+                    * GRANULE / 1024 if _med(g, "pte_tables") is not None else None,
+                    "model": checks[0] if checks else None,
+                    "model_exact": bool(checks) and all(c["residual"] == 0 for c in checks),
+                    "model_residuals": sorted({c["residual"] for c in checks}),
+                    "repeatable": len({p["repaint_ns"] for p in g}) == 1 if len(g) > 1 else None})
+        out["clocks"][clock] = {"label": CLOCKS.get(clock, "hardware time"), "modes": modes,
+                                "mems": mems, "rows": rows, "fits": fits,
+                                "reconcile": reconcile(rows)}
+    return out
+
+
+def reconcile(rows):
+    """Per memory size: MemTotal(assume) - MemTotal(off) against the boot
+    tables they differ by (from ptdump), and MemFree(assume) -
+    MemFree(assume-repaint) against the tables the repaint allocated."""
+    by = {(r["mode"], r["mem_mb"]): r for r in rows}
+    out = []
+    for mem in sorted({r["mem_mb"] for r in rows}):
+        off, blk, rep = by.get(("off", mem)), by.get(("assume", mem)), by.get(("assume-repaint", mem))
+        row = {"mem_mb": mem}
+        if off and blk and off["tables_kb"] is not None and blk["tables_kb"] is not None:
+            d = blk["mem_total_kb"] - off["mem_total_kb"]
+            t = off["tables_kb"] - blk["tables_kb"]
+            row.update({"mem_total_delta_kb": d, "boot_tables_delta_kb": t,
+                        "mem_total_residual_kb": d - t})
+        if blk and rep and rep["repaint_tables"] is not None:
+            d = blk["mem_free_kb"] - rep["mem_free_kb"]
+            t = rep["repaint_tables"] * GRANULE / 1024
+            row.update({"mem_free_delta_kb": d, "repaint_tables_kb": t,
+                        "mem_free_residual_kb": d - t})
+        out.append(row)
+    return out
+
+
+def _f(v, d=1):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.{d}f}".replace(",", " ")
+    return f"{v:,}".replace(",", " ")
+
+
+def render_md(sw, plots=None):
+    """Markdown section for the sweep (plots: {name: file} to link)."""
+    lines = ["## Cost against RAM (linear-map modes)", ""]
+    add = lines.append
+    add("Per memory size the median over boots (range in brackets). Page-table model for "
+        "4K pages: **RAM/512** bytes when all of RAM is PTE-mapped; exactly, one 4K PTE "
+        "table per 2 MiB mapped at PTE level, so `model PTE tables = (RAM - bytes mapped by "
+        "PMD/PUD blocks) / 2 MiB` (after a repaint the kernel image alias keeps its "
+        "blocks). *repaint / memset* is `repaint_ns` over the time the same guest, in the same "
+        "boot, takes to memset() as many 4K pages as the repaint allocated (linmap-cost "
+        f"`write_tables`): the distance to the write-bandwidth limit. map_mem(): **{sw['map_mem']}** "
+        "in this kernel (no timing of it is exposed).")
+    add("")
+    for clock, c in sw["clocks"].items():
+        add(f"### Clock: {c['label']}")
+        add("")
+        head = ["mode", "RAM", "boots", "RAM/512 kB", "model PTE tables", "ptdump PTE tables",
+                "exact", "repaint ms", "stop_machine ms", "repaint / memset", "time to init ms",
+                "MemTotal kB"]
+        add("| " + " | ".join(head) + " |")
+        add("|" + "---|" * len(head))
+        for r in c["rows"]:
+            m = r["model"] or {}
+            rng = r["repaint_ms_range"]
+            irng = r["init_ms_range"]
+            add("| " + " | ".join([
+                r["mode"], f"{r['mem_mb'] // 1024} GiB" if r["mem_mb"] >= 1024 else f"{r['mem_mb']} MiB",
+                str(r["boots"]), _f(m.get("ram_over_512_kb")), _f(m.get("model_pte_tables")),
+                _f(m.get("measured_pte_tables")),
+                "yes" if r["model_exact"] else f"no ({r['model_residuals']})",
+                (f"{_f(r['repaint_ms'], 2)} [{_f(rng[0], 2)}–{_f(rng[1], 2)}]"
+                 if r["repaint_ms"] is not None else "–"),
+                _f(r["stop_machine_ms"], 2),
+                f"{r['repaint_over_memset']:.1f}×" if r["repaint_over_memset"] else "–",
+                (f"{_f(r['init_ms'], 1)} [{_f(irng[0], 1)}–{_f(irng[1], 1)}]"
+                 if r["init_ms"] is not None else "–"),
+                _f(r["mem_total_kb"])]) + " |")
+        add("")
+        add("Least-squares fits over every boot (y = a + b × GiB):")
+        add("")
+        add("| mode | quantity | b per GiB | a | R² | boots |")
+        add("|---|---|---:|---:|---:|---:|")
+        for mode, fs in c["fits"].items():
+            for q, unit in (("repaint_ms", "ms"), ("stop_machine_ms", "ms"),
+                            ("init_ms", "ms"), ("pte_table_kb", "kB")):
+                f = fs.get(q)
+                if f:
+                    add(f"| {mode} | {q} | {f['slope_per_gib']:.3f} {unit} | "
+                        f"{f['intercept']:.3f} | "
+                        f"{'–' if f['r2'] is None else format(f['r2'], '.5f')} | {f['n']} |")
+        add("")
+        rec = [r for r in c["reconcile"] if len(r) > 1]
+        if rec:
+            add("Memory reconciled with the tables (kB): MemTotal(assume) − MemTotal(off) "
+                "against the boot-time tables off needs more (ptdump PTE + PMD tables × 4 KiB; "
+                "memblock, so MemTotal); MemFree(assume) − MemFree(assume-repaint) against "
+                "the tables the repaint allocated (page allocator, so MemFree, which also "
+                "moves with everything else the boot allocated):")
+            add("")
+            add("| RAM | ΔMemTotal | boot tables | residual | ΔMemFree | repaint tables | residual |")
+            add("|---|---:|---:|---:|---:|---:|---:|")
+            for r in rec:
+                add(f"| {r['mem_mb'] // 1024 if r['mem_mb'] >= 1024 else r['mem_mb']}"
+                    f"{' GiB' if r['mem_mb'] >= 1024 else ' MiB'} | "
+                    f"{_f(r.get('mem_total_delta_kb'))} | {_f(r.get('boot_tables_delta_kb'))} | "
+                    f"{_f(r.get('mem_total_residual_kb'))} | {_f(r.get('mem_free_delta_kb'))} | "
+                    f"{_f(r.get('repaint_tables_kb'))} | {_f(r.get('mem_free_residual_kb'))} |")
+            add("")
+    for name, path in (plots or {}).items():
+        add(f"![{name}]({path})")
+        add("")
+    return "\n".join(lines)
+
+
+def plot(sw, out_dir, plt):
+    """RAM-scaling plot (PNG and SVG): repaint time and PTE-table kB against
+    RAM, per clock and mode. Returns {name: file name}."""
+    files = {}
+    for clock, c in sw["clocks"].items():
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        for mode in c["modes"]:
+            rs = [r for r in c["rows"] if r["mode"] == mode]
+            x = [r["mem_mb"] / 1024 for r in rs]
+            if any(r["repaint_ms"] is not None for r in rs):
+                ax1.plot(x, [r["repaint_ms"] for r in rs], "o-", label=f"{mode} repaint")
+                f = c["fits"][mode]["repaint_ms"]
+                if f and f["r2"] is not None:
+                    ax1.plot(x, [f["intercept"] + f["slope_per_gib"] * v for v in x], ":",
+                             color="grey")
+                    ax1.annotate(f"{f['slope_per_gib']:.1f} ms/GiB, R²={f['r2']:.4f}",
+                                 (x[-1], f["intercept"] + f["slope_per_gib"] * x[-1]),
+                                 textcoords="offset points", xytext=(-150, 8), fontsize=8)
+            if any(r["init_ms"] is not None for r in rs):
+                ax1.plot(x, [r["init_ms"] for r in rs], "s--", alpha=0.6,
+                         label=f"{mode} time to init")
+            if any(r["model"] for r in rs):
+                ax2.plot(x, [(r["model"] or {}).get("measured_pte_tables", 0) * 4 for r in rs],
+                         "o-", label=f"{mode} ptdump PTE tables")
+        xs = sorted({r["mem_mb"] / 1024 for r in c["rows"]})
+        ax2.plot(xs, [v * 1024 * 1024 / 512 for v in xs], "k:", label="model RAM/512")
+        ax1.set(xlabel="RAM (GiB)", ylabel="ms", title=f"repaint and boot ({clock})")
+        ax2.set(xlabel="RAM (GiB)", ylabel="kB", title="linear-map PTE table bytes")
+        for ax in (ax1, ax2):
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.suptitle(c["label"], fontsize=9)
+        fig.tight_layout()
+        for ext in ("png", "svg"):
+            fig.savefig(os.path.join(out_dir, f"ram-scaling-{clock}.{ext}"), dpi=110)
+        plt.close(fig)
+        files[f"RAM scaling, {clock}"] = f"ram-scaling-{clock}.png"
+    return files
