@@ -67,13 +67,16 @@ wait_http() {
 manage() { lava-server manage "$@"; }
 
 mkdir -p "$PIDS" "$LOGS" "$LAB/artifacts" "$RUN/faults" "$RUN/vboard"
+# PostgreSQL is ours to stop if it was down before (install.sh may start it)
+pg_was_up=
+pg_ctlcluster 15 main status >/dev/null 2>&1 && pg_was_up=1
 "$REPO/lab/local/install.sh"
 
 # --- PostgreSQL ---------------------------------------------------------------
-if ! pg_ctlcluster 15 main status >/dev/null 2>&1; then
-	pg_ctlcluster 15 main start
+pg_ctlcluster 15 main status >/dev/null 2>&1 || pg_ctlcluster 15 main start
+if [ -z "$pg_was_up" ]; then
 	touch "$RUN/postgres.started"
-	say "started PostgreSQL 15"
+	say "PostgreSQL 15 running (started by the lab)"
 fi
 
 # --- lava-server configuration --------------------------------------------------

@@ -135,6 +135,18 @@ def test_vboard_fault_count_decrements(tmp_path):
     assert f.read_text() == "1\n"
 
 
+def test_vboard_fault_after_skipped_starts(tmp_path):
+    (tmp_path / "faults").mkdir()
+    f = tmp_path / "faults" / f"{VNAME}.power-on"
+    f.write_text("1 1\n")
+    r = _vboard(tmp_path, "start", VNAME)          # let through: fails later, at the console
+    assert r.returncode == 1 and "no console bridge" in r.stderr
+    assert f.read_text() == "0 1\n"
+    r = _vboard(tmp_path, "start", VNAME)
+    assert r.returncode == 1 and "injected power fault" in r.stderr
+    assert not f.exists()
+
+
 def test_vboard_status_and_stop_when_off(tmp_path):
     r = _vboard(tmp_path, "status", VNAME)
     assert (r.returncode, r.stdout.strip()) == (1, "off")
