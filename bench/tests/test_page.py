@@ -1,0 +1,255 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Tests for make report (bench/page.py), the RAM sweep analysis
+(bench/ramsweep.py) and verdicts across runs (bench/verdicts.py)."""
+import json
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import page  # noqa: E402
+import ramsweep  # noqa: E402
+import report  # noqa: E402
+import verdicts  # noqa: E402
+from test_report import bench_obj, console  # noqa: E402
+
+GIB = 1 << 30
+
+
+def write_run(root, name, started, jobs, status="complete", results=None, plan="bench"):
+    """A run directory as lab/run.py leaves it. jobs: {job: (spec, console)}."""
+    run = root / name
+    (run / "jobs").mkdir(parents=True)
+    for i, (job, (spec, text)) in enumerate(jobs.items()):
+        d = run / "jobs" / job
+        d.mkdir()
+        (d / "console.log").write_text(text)
+        (d / "metadata.json").write_text(json.dumps({
+            "spec": {"board": "qemu-virt", "cpus": 4, **spec},
+            "started": f"{started[:10]}T00:{i // 60:02d}:{i % 60:02d}+00:00",
+            "git": {"revision": None, "dirty": False},
+            "kernel": {"image_sha256": "ab" * 32}}))
+    meta = {"run_id": name, "status": status, "plan": plan, "started": started,
+            "jobs_planned": list(jobs), "git": {"revision": None, "dirty": False}}
+    (run / "metadata.json").write_text(json.dumps(meta))
+    if results is not None:
+        (run / "results.json").write_text(json.dumps(results))
+    return str(run)
+
+
+def timed_jobs(mode_meds, metric="scatter", mem=2048):
+    jobs = {}
+    for mode, (bbml2, lmap, meds) in mode_meds.items():
+        for i, m in enumerate(meds):
+            jobs[f"bench-{mode}-r{i + 1:02d}"] = ({"mode": mode, "mem_mb": mem}, console(
+                bench_obj(bbml2=bbml2, linear_map=lmap, metric=metric,
+                          values=(m - 1, m, m + 1))))
+    return jobs
+
+
+# --------------------------------------------------------------------------
+# verdicts
+
+def res(job, name, result):
+    return {"job": job, "name": name, "result": result}
+
+
+def test_verdict_diff_known_cases():
+    prev = [res("a", "t1", "pass"), res("a", "t2", "fail"), res("a", "t3", "pass"),
+            res("a", "t4", "fail"), res("b", "t1", "skip")]
+    cur = [res("a", "t1", "fail"), res("a", "t2", "pass"), res("a", "t4", "error"),
+           res("b", "t1", "pass"), res("b", "t9", "fail")]
+    d = verdicts.diff(prev, cur)
+    assert d["new_failures"] == [("a", "t1"), ("b", "t9")]
+    assert d["fixed"] == [("a", "t2")]
+    assert d["still_failing"] == [("a", "t4")]
+    assert d["missing"] == [("a", "t3")]
+    assert d["new"] == [("b", "t9")]
+    fl = verdicts.flaky([prev, cur, prev])
+    assert fl == {("a", "t1"): "PFP", ("a", "t2"): "FPF"}
+
+
+def test_load_results_problems(tmp_path):
+    assert verdicts.load_results(str(tmp_path))[1].endswith("missing (the run never wrote "
+                                                              "results: crashed at setup?)")
+    (tmp_path / "results.json").write_text('[{"name": "x", "result": "pass"}, 3]')
+    good, err = verdicts.load_results(str(tmp_path))
+    assert len(good) == 1 and "1 malformed" in err
+
+
+# --------------------------------------------------------------------------
+# the page
+
+def test_partial_and_failed_runs_still_give_a_page(tmp_path):
+    ok = write_run(tmp_path, "20261201T000000Z-bench-aaaaaa", "2026-12-01T00:00:00+00:00",
+                   timed_jobs({"off": ("off", "pte", [100, 101, 99, 100])}),
+                   results=[res("j", "bench.boot", "pass")])
+    # a run killed mid-way: status running, no results.json, one planned job missing
+    cut = write_run(tmp_path, "20261202T000000Z-bench-bbbbbb", "2026-12-02T00:00:00+00:00",
+                    timed_jobs({"off": ("off", "pte", [100, 102])}), status="running")
+    meta = json.loads(open(os.path.join(cut, "metadata.json")).read())
+    meta["jobs_planned"].append("bench-off-r03")
+    open(os.path.join(cut, "metadata.json"), "w").write(json.dumps(meta))
+    empty = tmp_path / "20261203T000000Z-setup-cccccc"
+    empty.mkdir()
+    out = tmp_path / "page"
+    code, line = page.build([ok, cut, str(empty)], str(out))
+    assert code == 1 and "3 runs" in line
+    md = (out / "report.md").read_text()
+    assert "run status 'running'" in md and "results.json: missing" in md
+    assert "| 20261202T000000Z-bench-bbbbbb | bench | 2026-12-02 |" in md
+    assert "2 (1 missing)" in md
+    assert (out / "index.html").read_text().startswith("<!DOCTYPE html>")
+    data = json.loads((out / "report.json").read_text())
+    assert data["schema"] == page.SCHEMA and len(data["runs"]) == 3
+
+
+def test_nothing_usable_exits_2(tmp_path, capsys):
+    assert page.main(["-o", str(tmp_path / "p"), str(tmp_path / "nope")]) == 2
+    assert "no run directory" in capsys.readouterr().err
+
+
+def test_regression_against_previous_night(tmp_path):
+    n1 = write_run(tmp_path, "20261201T000000Z-bench-a", "2026-12-01T00:00:00+00:00",
+                   timed_jobs({"off": ("off", "pte", [100, 101, 99, 100.5, 102])}))
+    n2 = write_run(tmp_path, "20261202T000000Z-bench-b", "2026-12-02T00:00:00+00:00",
+                   timed_jobs({"off": ("off", "pte", [120, 121, 119, 120.5, 122])}))
+    n3 = write_run(tmp_path, "20261203T000000Z-bench-c", "2026-12-03T00:00:00+00:00",
+                   timed_jobs({"off": ("off", "pte", [121, 119, 120, 120.5, 122.5])}))
+    ds = report.collect([n1, n2, n3])
+    nights = page.night_comparisons(page.configurations(ds))
+    assert len(nights) == 2
+    first, second = nights
+    assert first["before"].startswith("2026-12-01") and first["after"].startswith("2026-12-02")
+    assert first["delta_pct"] == pytest.approx(-20.0, abs=0.1)
+    assert first["regression"] and not first["improvement"]
+    assert not second["regression"] and not second["improvement"]     # same level
+    # the same slowdown on a control metric is never a regression
+    c1 = write_run(tmp_path, "20261204T000000Z-bench-d", "2026-12-04T00:00:00+00:00",
+                   timed_jobs({"off": ("off", "pte", [100, 101, 99, 100.5, 102])},
+                              metric="single_page"))
+    c2 = write_run(tmp_path, "20261205T000000Z-bench-e", "2026-12-05T00:00:00+00:00",
+                   timed_jobs({"off": ("off", "pte", [120, 121, 119, 120.5, 122])},
+                              metric="single_page"))
+    (c,) = page.night_comparisons(page.configurations(report.collect([c1, c2])))
+    assert c["control"] and not c["regression"]
+
+
+def lm_console(mode, mem_mb, repaint_ns=0, ptdump_pte_tables=None, write_ns=500.0,
+               mem_total_kb=None, mem_free_kb=None, extra_lm=None):
+    ram = mem_mb << 20
+    blocks = mode == "assume"
+    alias = 4 << 20
+    pt = ({"pud": 0, "cont_pmd": 0, "pmd": ram - (2 << 20), "cont_pte": 0, "pte": 2 << 20}
+          if blocks else {"pud": 0, "cont_pmd": 0, "pmd": alias, "cont_pte": 0,
+                          "pte": ram - alias})
+    pte_tables = 1 if blocks else (ram - alias) // (2 << 20)
+    if ptdump_pte_tables is not None:
+        pte_tables = ptdump_pte_tables
+    pmd_tables = 1 if blocks else mem_mb // 1024 or 1
+    snap = {"mem_total_kb": mem_total_kb or (ram >> 10) - 100000,
+            "mem_free_kb": mem_free_kb or (ram >> 10) - 150000, "page_tables_kb": 100,
+            "boot_total_kb": ram >> 10, "boot_reserved_kb": 50000,
+            "ptdump": {"ok": True, "bytes": pt, "pte_tables": pte_tables,
+                       "pmd_tables": pmd_tables}}
+    obj = bench_obj(bench="linmap-cost", metric="write_tables",
+                    bbml2={"off": "off", "assume": "assume",
+                           "assume-repaint": "assume,repaint"}[mode],
+                    linear_map="blocks" if blocks else "pte",
+                    repainted=int(mode == "assume-repaint"),
+                    values=(write_ns, write_ns, write_ns), snapshot=snap)
+    lm = obj["mode"]["linear_map"]
+    lm["repaint_ns"] = repaint_ns
+    lm["repaint_tables_pte"] = (ram - alias) // (2 << 20) - 1 if repaint_ns else 0
+    lm["repaint_tables_pmd"] = mem_mb // 1024 - 1 if repaint_ns else 0
+    lm.update(extra_lm or {})
+    text = console(obj).replace("bbml2-lab: suite bench begin",
+                                "[    0.750000] Run /init as init process\r\n"
+                                "bbml2-lab: suite bench begin")
+    return text
+
+
+def sweep_run(tmp_path, name="20261201T000000Z-bench-sweep-x", extra_lm=None, icount=True):
+    jobs = {}
+    for mem in (1024, 2048, 4096):
+        for r in (1, 2):
+            for mode in ("off", "assume", "assume-repaint"):
+                rep = 1_000_000 + 20_000_000 * (mem // 1024) if mode == "assume-repaint" else 0
+                jobs[f"sweep-{mode}-4c-{mem}m-r{r}"] = ({"mode": mode, "mem_mb": mem}, lm_console(
+                    mode, mem, repaint_ns=rep, extra_lm=extra_lm))
+    run = write_run(tmp_path, name, "2026-12-01T00:00:00+00:00", jobs, plan="bench-sweep",
+                    results=[])
+    meta = json.loads(open(os.path.join(run, "metadata.json")).read())
+    meta["bench"] = {"seed": 7, "qemu_options": ["-icount shift=0"] if icount else []}
+    open(os.path.join(run, "metadata.json"), "w").write(json.dumps(meta))
+    return run
+
+
+def test_ram_sweep_model_fit_and_ratio(tmp_path):
+    ds = report.collect([sweep_run(tmp_path)])
+    sw = ramsweep.analyse(ds)
+    assert sw["map_mem"] == "not instrumented"
+    (clock,) = sw["clocks"]
+    assert clock == "icount" and "instruction time" in sw["clocks"]["icount"]["label"]
+    c = sw["clocks"]["icount"]
+    assert c["modes"] == ["off", "assume", "assume-repaint"]
+    rows = {(r["mode"], r["mem_mb"]): r for r in c["rows"]}
+    off2 = rows[("off", 2048)]
+    assert off2["model"]["ram_over_512_kb"] == 4096
+    assert off2["model"]["model_pte_tables"] == 1022 and off2["model_exact"]
+    assert rows[("assume", 4096)]["model_exact"]
+    rep = rows[("assume-repaint", 2048)]
+    assert rep["repaint_ms"] == pytest.approx(41.0) and rep["repeatable"] is True
+    # repaint_ns / (write ns per page x tables): 41e6 / (500 x (1021 + 1))
+    assert rep["repaint_over_memset"] == pytest.approx(41e6 / (500 * 1022))
+    f = c["fits"]["assume-repaint"]["repaint_ms"]
+    assert f["slope_per_gib"] == pytest.approx(20.0) and f["intercept"] == pytest.approx(1.0)
+    assert f["r2"] == pytest.approx(1.0)
+    assert c["fits"]["off"]["repaint_ms"] is None
+    assert rows[("off", 1024)]["init_ms"] == pytest.approx(750.0)
+    md = ramsweep.render_md(sw)
+    assert "map_mem(): **not instrumented**" in md and "instruction time" in md
+
+
+def test_ram_sweep_model_mismatch_and_map_mem(tmp_path):
+    ds = report.collect([sweep_run(tmp_path, extra_lm={"map_mem_ns": 123}, icount=False)])
+    for o in ds["objects"]:
+        if o["mode"] == "off" and "1024m" in o["job"]:
+            o["snapshot"]["ptdump"]["pte_tables"] += 1          # one table too many
+    sw = ramsweep.analyse(ds)
+    assert sw["map_mem"] == "instrumented: map_mem_ns"
+    c = sw["clocks"]["tcg"]
+    rows = {(r["mode"], r["mem_mb"]): r for r in c["rows"]}
+    assert not rows[("off", 1024)]["model_exact"] and rows[("off", 1024)]["model_residuals"] == [1]
+    assert rows[("off", 2048)]["model_exact"]
+
+
+def test_page_with_sweep_plots_and_cover_letter(tmp_path):
+    pytest.importorskip("matplotlib", reason="python3-matplotlib not installed "
+                        "(DEPS_REPORT=1 scripts/deps.sh)")
+    out = tmp_path / "page"
+    code, line = page.build([sweep_run(tmp_path)], str(out))
+    assert code == 0, line
+    for f in ("ram-scaling-icount.png", "ram-scaling-icount.svg", "verdicts.png"):
+        assert (out / f).stat().st_size > 1000
+    md = (out / "report.md").read_text()
+    assert "![RAM scaling, icount](ram-scaling-icount.png)" in md
+    assert "## Cover-letter table" in md
+    row = next(line for line in md.splitlines()
+               if "linear-map page tables (off → assume)" in line and "2 GiB" in line)
+    # off: 1022 PTE + 2 PMD tables; assume: 1 + 1 -> 4096 kB vs 8 kB
+    assert "| 4 096.0 kB | 8.0 kB | -4 088.0 kB (-99.8 %) |" in row
+    htm = (out / "index.html").read_text()
+    assert '<img src="ram-scaling-icount.png"' in htm and "<table>" in htm
+
+
+def test_md_to_html_subset():
+    h = page.md_to_html("# T\n\n> **warn** x\n\n| a | b |\n|---|---|\n| 1 \\| 2 | `c` |\n\n"
+                        "* item *em*\n\n![cap](p.png)\n", "t")
+    assert "<h1>T</h1>" in h and "<blockquote><p><strong>warn</strong> x</p></blockquote>" in h
+    assert "<td>1 | 2</td><td><code>c</code></td>" in h
+    assert "<li>item <em>em</em></li>" in h and '<img src="p.png" alt="cap">' in h
