@@ -12,7 +12,10 @@ Modules (each small, one concern):
   metadata  versions and provenance for metadata.json
   fsutil    run directories and atomic writes
   session   running a list of jobs into one results directory
-  submit    sending jobs to a LAVA server with lavacli
+  lavaserver  the LAVA server's XML-RPC API: credentials, retries, redaction
+  labrun    a plan through a LAVA server: submit, poll, fetch, retry, resume
+  artcheck  published artifacts: URLs, manifest, HEAD checks
+  modecheck the mission check: reported linear map vs the board's CPUs
   cli       the run.py command line
 """
 

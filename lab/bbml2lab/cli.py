@@ -56,6 +56,25 @@ def _device_types(p):
                    help="LAVA device-type templates dir (%(default)s)")
 
 
+def _wait_options(p):
+    p.add_argument("--poll", type=float, default=5.0, help="first poll interval, s (%(default)s)")
+    p.add_argument("--deadline", type=float, default=360.0,
+                   help="overall deadline for all jobs, minutes (%(default)s)")
+    p.add_argument("--max-resubmit", type=int, default=2, choices=range(0, 3),
+                   help="resubmissions of an infrastructure failure before boot (%(default)s)")
+
+
+def _lab_options(p):
+    p.add_argument("--server", help="LAVA RPC URI (default: LAVA_URI or "
+                   "~/.config/bbml2-lab/lava.yaml)")
+    p.add_argument("--artifact-url", required=True,
+                   help="base http URL of the published artifacts (holds manifest.json)")
+    p.add_argument("--results", default=DEFAULTS["results"], help="results root (%(default)s)")
+    p.add_argument("--tag", help="run-id tag (default: the plan name)")
+    p.add_argument("--queue-hours", type=int, help="LAVA queue timeout of every job")
+    _wait_options(p)
+
+
 def parser():
     """The argparse parser for all subcommands."""
     ap = argparse.ArgumentParser(prog="run.py", description="bbml2-lab LAVA runner")
@@ -87,12 +106,15 @@ def parser():
     p.add_argument("--suite", help="suite name (default: from the job's metadata.json)")
     p.add_argument("--json", action="store_true", help="print results as JSON")
 
-    p = sub.add_parser("submit", help="submit a plan's jobs for a lab board with lavacli")
+    p = sub.add_parser("lab", help="submit a plan's jobs to a LAVA server, wait, fetch, "
+                       "parse into a results dir")
     _selection(p, False)
-    p.add_argument("--artifact-url", required=True,
-                   help="base http(s) URL holding Image, initramfs.cpio.gz and dtbs/")
-    p.add_argument("--server", help="LAVA RPC URI (default: LAVA_URI or the config file)")
-    p.add_argument("--dry-run", action="store_true", help="render and validate only")
+    _lab_options(p)
+
+    p = sub.add_parser("resume", help="re-attach to a lab run after the runner was killed")
+    p.add_argument("run", help="results/<run> of a `lab` or `nightly` run")
+    p.add_argument("--server", help="LAVA RPC URI (default: the run's)")
+    _wait_options(p)
 
     p = sub.add_parser("plans", help="list plans, modes and boards")
     p.add_argument("--matrix", default=DEFAULTS["matrix"])
@@ -192,10 +214,10 @@ def _urls(args, spec, board):
         return Path(art.kernel).resolve().as_uri(), Path(art.initrd).resolve().as_uri(), None
     if not args.artifact_url:
         raise LabError(f"board {spec.board} is a lab board: give --artifact-url")
-    base = args.artifact_url.rstrip("/")
-    dtb = board["uboot"].get("dtb")
-    return (f"{base}/{spec.config}/Image", f"{base}/initramfs.cpio.gz",
-            f"{base}/{spec.config}/dtbs/{dtb}" if dtb else None)
+    from . import artcheck
+    urls = {k: artcheck.url(args.artifact_url, v)
+            for k, v in artcheck.job_files(spec, board).items()}
+    return urls["kernel"], urls["ramdisk"], urls.get("dtb")
 
 
 def cmd_render(args):
@@ -233,17 +255,23 @@ def cmd_validate(args):
 def cmd_parse(args):
     """parse: results of an existing job dir or log, printed (nothing written)."""
     path = Path(args.path)
-    log = path / "lava.jsonl" if path.is_dir() else path
-    suite = args.suite
-    if not suite and (log.parent / "metadata.json").is_file():
-        suite = json.loads((log.parent / "metadata.json").read_text())["spec"]["suite"]
+    log = path
+    if path.is_dir():     # a local run's lava-run log, or a lab run's server log
+        log = path / "lava.jsonl" if (path / "lava.jsonl").is_file() else path / "lava.yaml"
+    suite, expect = args.suite, None
+    if (log.parent / "metadata.json").is_file():
+        meta = json.loads((log.parent / "metadata.json").read_text())
+        suite = suite or meta["spec"]["suite"]
+        if meta.get("board", {}).get("bbml2"):
+            expect = {"board": meta["spec"]["board"], "bbml2": meta["board"]["bbml2"],
+                      "mode": meta["spec"]["mode"], "cmdline": meta.get("cmdline", "")}
     if not suite:
         raise LabError("give --suite (no metadata.json next to the log)")
     try:
         text = log.read_text(errors="replace")
     except OSError as e:
         raise LabError(f"{log}: cannot read: {e.strerror}") from None
-    results, _, lavalog = evaluate(text, suite)
+    results, _, lavalog = evaluate(text, suite, expect)
     if args.json:
         print(json.dumps(results, indent=2))
     else:
@@ -256,23 +284,67 @@ def cmd_parse(args):
     return 1 if report.counts(results)["fail"] else 0
 
 
-def cmd_submit(args):
-    """submit: render lab-board jobs with http URLs and send them with lavacli."""
-    from . import submit
-    matrix, specs = _specs(args)
-    renderer = render.Renderer()
-    creds = None if args.dry_run else submit.credentials(args.server)
-    for spec in specs:
-        board = matrix.boards[spec.board]
-        if board["kind"] == "qemu":
-            raise LabError(f"board {spec.board} is local; use `run.py matrix` (or --board)")
-        job, _ = renderer.job(spec, board, *_urls(args, spec, board))
-        render.validate_job(job, where=f"job {spec.name}")
-        if args.dry_run:
-            print(f"{spec.name}: valid (dry run, not submitted)")
-        else:
-            print(f"{spec.name}: submitted as {submit.submit(render.dump(job), creds)}")
-    return 0
+def _policy(args):
+    from .labrun import Policy
+    return Policy(poll_s=args.poll, deadline_s=args.deadline * 60, max_resubmit=args.max_resubmit)
+
+
+def _server(uri):
+    """A checked LAVA server: LabError (one line) if unreachable or the token is bad."""
+    from . import lavaserver
+    server = lavaserver.Server(lavaserver.credentials(uri))
+    try:
+        server.check()
+    except lavaserver.LavaError as e:
+        raise LabError(str(e)) from None
+    return server
+
+
+def _on_sigterm():
+    """SIGTERM raises labrun.Terminated in the main thread (cancel + record)."""
+    import signal
+    from .labrun import Terminated
+
+    def handler(signum, frame):
+        raise Terminated()
+    signal.signal(signal.SIGTERM, handler)
+
+
+def lab_run(args, out=None, server=None):
+    """Run a plan through the server into a new results dir; exit code."""
+    from .labrun import LabSession
+    _on_sigterm()
+    server = server or _server(args.server)
+    tag = safe_name(args.tag or args.plan)
+    try:
+        session = LabSession(args.results, tag, REPO, args.argv, server, args.artifact_url,
+                             plan=args.plan, out=out, policy=_policy(args))
+    except OSError as e:
+        raise LabError(f"cannot create a run directory under {args.results}: {e}") from None
+    try:
+        matrix, specs = _specs(args)
+        session.say(f"run {session.run_id}: {len(specs)} job(s) on {server.uri}")
+        session.prepare(specs, matrix.boards, render.Renderer(), queue_hours=args.queue_hours)
+    except LabError as e:
+        session.setup_error(str(e))
+        return session.finish()
+    session.go()
+    return session.finish()
+
+
+def cmd_lab(args):
+    """lab: submit, wait, fetch, parse."""
+    return lab_run(args)
+
+
+def cmd_resume(args):
+    """resume: finish a lab run whose runner was killed."""
+    from . import labrun
+    _on_sigterm()
+    session = labrun.resume(args.run, lambda uri: _server(args.server or uri), REPO,
+                            args.argv, policy=_policy(args))
+    session.go()
+    return session.finish()
 
 
 def cmd_plans(args):
@@ -334,7 +406,7 @@ def cmd_power_config(args):
 
 
 COMMANDS = {"matrix": cmd_boot, "run": cmd_boot, "render": cmd_render, "validate": cmd_validate,
-            "parse": cmd_parse, "submit": cmd_submit, "plans": cmd_plans,
+            "parse": cmd_parse, "lab": cmd_lab, "resume": cmd_resume, "plans": cmd_plans,
             "power-config": cmd_power_config, "publish": cmd_publish,
             "lab-config": cmd_lab_config}
 

@@ -18,7 +18,8 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import LabError, console, health, ktap, lavalog, lavarun, linmap, metadata, render, report
+from . import (LabError, console, health, ktap, lavalog, lavarun, linmap, metadata, modecheck,
+               render, report)
 from .fsutil import atomic_write, atomic_write_json
 
 TIMEOUT_MARGIN_S = 120
@@ -32,13 +33,18 @@ class Artifacts:
     config_file: Path = None
 
 
-def evaluate(log_text, suite):
-    """(results, Console, LavaLog) for a lava-run log of one boot of `suite`."""
+def evaluate(log_text, suite, expect=None):
+    """(results, Console, LavaLog) for a LAVA log (lava-run's or a server's)
+    of one boot of `suite`. `expect` ({board, bbml2, mode, cmdline}) adds the
+    mission check kernel.mode_matches_board (modecheck.py)."""
     log = lavalog.parse(log_text)
     con = console.parse("\n".join(log.console))
     ktap_results = (ktap.parse_results(con.ktap, suite, cut=not con.ended) if con.began else [])
     results = health.results(con, suite, ktap_results)
     results[1:1] = ktap_results          # boot, <ktap...>, suite_complete, poweroff, splats
+    if expect:
+        results.append(modecheck.result(con, suite, expect["board"], expect["bbml2"],
+                                        expect["mode"], expect.get("cmdline", "")))
     v = log.verdict
     if v is None:
         results.append({"name": f"{suite}.lava.job", "result": "fail",
@@ -50,6 +56,11 @@ def evaluate(log_text, suite):
         results.append({"name": f"{suite}.lava.job", "result": "fail" if bad else "pass",
                         "detail": detail})
     return results, con, log
+
+
+def expectation(spec, board, cmdline):
+    """What the mission check expects of this job on this board."""
+    return {"board": spec.board, "bbml2": board["bbml2"], "mode": spec.mode, "cmdline": cmdline}
 
 
 def _check_artifacts(art):
@@ -87,7 +98,7 @@ def run_job(spec, board, art, job_dir, renderer, run_tag, repo):
         meta["lava"] = {"job_id": job_id, "rc": outcome.rc, "timed_out": outcome.timed_out}
         meta["wall_s"] = round(outcome.wall_s, 3)
         results, con, log = evaluate((job_dir / "lava.jsonl").read_text(errors="replace"),
-                                     spec.suite)
+                                     spec.suite, expectation(spec, board, cmdline))
         if outcome.timed_out:
             results.append({"name": f"{spec.suite}.lava.timeout", "result": "fail",
                             "detail": f"lava-run killed after {outcome.wall_s:.0f} s"})

@@ -1,5 +1,7 @@
-"""Parse lava-run's log: one record per line on stderr,
-{"dt": ..., "lvl": ..., "msg": ...}.
+"""Parse a LAVA log: lava-run's stderr, one record per line,
+{"dt": ..., "lvl": ..., "msg": ...}, or a server's job log
+(scheduler.jobs.logs), the same records as YAML list items, one per line:
+- {dt: ..., lvl: ..., msg: ...}
 
 Most lines are JSON; a few records carry YAML tags (`"size": ! "6101000"`) and
 only load as YAML. Anything else (a Python traceback on stderr, a line cut by
@@ -25,6 +27,8 @@ class LavaLog:
 
 
 def _load(line):
+    if line.startswith("- "):         # a server log line: one YAML list item
+        line = line[2:]
     try:
         return json.loads(line)
     except ValueError:

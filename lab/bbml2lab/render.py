@@ -57,8 +57,12 @@ class Renderer:
                            f"got {type(data).__name__}")
         return data
 
-    def job(self, spec, board, kernel_url, initrd_url, dtb_url=None):
-        """The job dict for spec on board (artifact URLs already resolved)."""
+    def job(self, spec, board, kernel_url, initrd_url, dtb_url=None, sha256=None,
+            queue_hours=None, provenance=None):
+        """The job dict for spec on board (artifact URLs already resolved).
+        sha256: {"kernel", "ramdisk", "dtb"} hashes to pin (server jobs);
+        queue_hours: a queue timeout; provenance: extra metadata (git
+        revision, kernel version) as {key: text}."""
         console = f"console={board['console']['device']},{board['console']['baud']}"
         cmdline = f"{console} {BASE_CMDLINE} {spec.kernel_args}"
         if board["kind"] == "qemu":
@@ -67,12 +71,13 @@ class Renderer:
                        "machine": q.get("machine", "virt"), "memory": spec.mem_mb,
                        "extra_options": qemu_extra_options(spec)}
         else:
-            u = board["uboot"]
             context = {"extra_kernel_args": f"{BASE_CMDLINE} {spec.kernel_args}",
-                       "console_device": board["console"]["device"],
-                       "booti_kernel_addr": u["kernel_addr"],
-                       "booti_ramdisk_addr": u["ramdisk_addr"],
-                       "booti_dtb_addr": u["dtb_addr"]}
+                       "console_device": board["console"]["device"]}
+            if "uboot" in board:          # GRUB servers load where GRUB decides
+                u = board["uboot"]
+                context.update(booti_kernel_addr=u["kernel_addr"],
+                               booti_ramdisk_addr=u["ramdisk_addr"],
+                               booti_dtb_addr=u["dtb_addr"])
         ctx = {
             "device_type": board["lava"]["device_type"], "job_name": f"bbml2-lab {spec.name}",
             "timeout_min": spec.timeout_min, "context": context,
@@ -81,8 +86,11 @@ class Renderer:
                          "bbml2lab.cpus": spec.cpus, "bbml2lab.mem_mb": spec.mem_mb,
                          "bbml2lab.cmdline": cmdline},
             "suite": spec.suite, "cmdline": cmdline, "kernel_url": kernel_url,
-            "initrd_url": initrd_url, "dtb_url": dtb_url,
+            "initrd_url": initrd_url, "dtb_url": dtb_url, "sha256": dict(sha256 or {}),
+            "queue_hours": queue_hours, **timeouts(spec, board),
         }
+        for key, value in (provenance or {}).items():
+            ctx["metadata"][f"bbml2lab.{key}"] = value
         job = self._render_yaml("job/header.jinja2", ctx, dict)
         job["actions"] = (self._render_yaml(f"deploy/{DEPLOY[board['kind']]}.jinja2", ctx, list)
                           + self._render_yaml("test/ktap-monitors.jinja2", ctx, list))
@@ -92,7 +100,7 @@ class Renderer:
         """Rendered device YAML text for a local qemu board."""
         if board["kind"] != "qemu":
             raise LabError(f"board {spec.board}: kind {board['kind']} cannot run locally "
-                           "(use `run.py submit` for lab boards)")
+                           "(use `run.py lab` for lab boards)")
         if not self.device_types_dir or not (self.device_types_dir / "qemu.jinja2").is_file():
             raise LabError(f"LAVA device-type templates not found in {self.device_types_dir} "
                            "(need qemu.jinja2 from the lava-server package; see --device-types)")
@@ -122,6 +130,24 @@ class Renderer:
 # Deploy/boot template per board kind: a virtual u-boot board boots exactly
 # like a physical one.
 DEPLOY = {"qemu": "qemu", "qemu-uboot": "u-boot", "u-boot": "u-boot", "uefi-grub": "grub"}
+
+
+# Lab boards: deploy and boot budgets in minutes, and how often LAVA retries
+# a deploy (failure_retry counts attempts). The job timeout adds them up like
+# TuxRun: deploy x attempts + boot + test + margin, so a retried download
+# cannot eat the test's time.
+LAB_DEPLOY_MIN, LAB_BOOT_MIN, LAB_DEPLOY_RETRY, LAB_MARGIN_MIN = 5, 5, 1, 2
+
+
+def timeouts(spec, board):
+    """deploy_min, boot_min, deploy_retry, job_min for the templates."""
+    t = spec.timeout_min
+    if board["kind"] == "qemu":
+        return {"deploy_min": min(2, t), "boot_min": t, "deploy_retry": 0, "job_min": t}
+    return {"deploy_min": LAB_DEPLOY_MIN, "boot_min": LAB_BOOT_MIN,
+            "deploy_retry": LAB_DEPLOY_RETRY,
+            "job_min": LAB_DEPLOY_MIN * (1 + LAB_DEPLOY_RETRY) + LAB_BOOT_MIN + t
+            + LAB_MARGIN_MIN}
 
 
 def _tojson(value):

@@ -10,6 +10,7 @@ import secrets
 import sys
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from . import metadata, report
 from .fsutil import atomic_write, atomic_write_json, new_job_dir, new_run_dir
@@ -19,8 +20,11 @@ from .job import run_job
 class Session:
     """One results directory and the jobs run into it."""
 
-    def __init__(self, results_root, tag, repo, argv, plan=None, out=None):
-        self.run_dir = new_run_dir(results_root, tag)
+    def __init__(self, results_root, tag, repo, argv, plan=None, out=None, run_dir=None):
+        """A new run directory under results_root, or (run_dir) an existing
+        one re-opened to resume it: its files are not rewritten until the
+        caller has restored jobs and results (see labrun.resume)."""
+        self.run_dir = Path(run_dir) if run_dir else new_run_dir(results_root, tag)
         self.run_id = self.run_dir.name
         self.tag = secrets.token_hex(3)        # part of every LAVA job id of this run
         self.repo = repo
@@ -30,7 +34,8 @@ class Session:
                      "plan": plan, "argv": list(argv), "started": metadata.utcnow(),
                      "host": {"name": platform.node(), "platform": platform.platform()},
                      "git": metadata.git_revision(repo), "tools": metadata.tool_versions()}
-        self._write()
+        if not run_dir:
+            self._write()
 
     def say(self, text):
         """One progress line on the terminal."""

@@ -66,7 +66,7 @@ def fake_lava(monkeypatch, data, tmp_path):
     monkeypatch.setattr(render.Renderer, "device", lambda self, spec, board: "actions: {}\n")
     kernels = tmp_path / "k"
     kernels.mkdir()
-    for name in ("smoke-pass.jsonl", "tagged-garbage.jsonl"):
+    for name in ("series-smoke-none.jsonl", "tagged-garbage.jsonl"):
         (kernels / f"Image-{name}").write_bytes(b"\0Linux version 6.12.0-test (x) #1\n")
     initrd = kernels / "initrd"
     initrd.write_bytes(b"070701")
@@ -76,7 +76,7 @@ def fake_lava(monkeypatch, data, tmp_path):
 def test_session_records_errors_and_keeps_earlier_jobs(tmp_path, matrix, fake_lava):
     kernels, initrd = fake_lava
     specs = matrix.expand("smoke", {"cpus": [1, 2, 4]})
-    images = {1: kernels / "Image-smoke-pass.jsonl", 2: tmp_path / "missing/Image",
+    images = {1: kernels / "Image-series-smoke-none.jsonl", 2: tmp_path / "missing/Image",
               4: kernels / "Image-tagged-garbage.jsonl"}
     session = Session(tmp_path / "results", "t", REPO, ["test"], out=open(os.devnull, "w"))
     session.run(specs, matrix.boards, lambda s: job.Artifacts(images[s.cpus], initrd),
@@ -108,7 +108,10 @@ def test_session_records_errors_and_keeps_earlier_jobs(tmp_path, matrix, fake_la
     all_results = json.loads((run / "results.json").read_text())
     assert {r["job"] for r in all_results} == set(jobs)
     assert sum(r["result"] == "pass" for r in all_results
-               if r["job"] == "smoke-none-1c-1024m") == 15
+               if r["job"] == "smoke-none-1c-1024m") == 16
+    mode = next(r for r in all_results if r["name"] == "smoke.kernel.mode_matches_board"
+                and r["job"] == "smoke-none-1c-1024m")
+    assert mode["result"] == "pass" and mode["detail"].startswith("board qemu-virt: kernel reports pte")
     meta = json.loads((run / "metadata.json").read_text())
     assert meta["exit_code"] == 2 and meta["status"] == "complete"
     assert meta["summary"] == report.summary_line(all_results)

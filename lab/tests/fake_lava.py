@@ -1,0 +1,259 @@
+"""A scripted LAVA server for the client's tests: stdlib XML-RPC on
+127.0.0.1:0, the calls bbml2lab.lavaserver makes, HTTP Basic auth with one
+user and token, and per job name a list of scripts (one per attempt) that
+say what the job does: its states poll by poll, its health and log, HTTP 500
+answers while polling, a log that arrives late, a rejected submit.
+
+Also an artifact server (ArtifactServer): a directory over HTTP on
+127.0.0.1:0, for the manifest and the HEAD checks.
+"""
+import base64
+import functools
+import http.server
+import json
+import re
+import threading
+import xmlrpc.client
+import xmlrpc.server
+from dataclasses import dataclass, field
+
+import yaml
+
+from bbml2lab import lavalog
+
+
+class _OneLine(yaml.SafeDumper):
+    """Flow YAML with every record on one line: strings that would wrap or
+    need escapes are double-quoted."""
+
+
+def _str(dumper, value):
+    style = '"' if re.search(r"[\x00-\x1f\x7f\\']", value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_OneLine.add_representer(str, _str)
+
+
+def server_log(jsonl_text):
+    """A lava-run log (JSON lines) as a server's job log: one YAML list item
+    per record, `- {dt: ..., lvl: ..., msg: ...}`."""
+    out = []
+    for line in jsonl_text.splitlines():
+        rec = lavalog._load(line) if line.strip() else None
+        if isinstance(rec, dict):
+            out.append("- " + yaml.dump(rec, Dumper=_OneLine, default_flow_style=True,
+                                        width=1 << 30).strip())
+    return "\n".join(out) + "\n"
+
+
+def results_yaml(log_text):
+    """What results.get_testjob_results_yaml returns for a log's results."""
+    rows = []
+    for n, r in enumerate(lavalog.parse(log_text).results, 1):
+        suite = "lava" if r.get("definition") == "lava" else f"1_{r.get('definition')}"
+        rows.append({"id": n, "suite": suite, "name": r.get("case"), "result": r.get("result"),
+                     "metadata": r})
+    return yaml.safe_dump(rows)
+
+
+@dataclass
+class Script:
+    """One attempt of one job."""
+    log: str
+    health: str = "Complete"
+    states: tuple = ("Submitted", "Running", "Finished")  # per show(); the last repeats
+    device: str = "vboard-none-01"
+    late_log: int = 0          # logs() answers without the final verdict record this often
+    http_500: int = 0          # show() answers HTTP 500 this often first
+    reject: str = None         # submit answers Fault 400 with this text
+    polls: int = field(default=0, init=False)
+
+
+class _Handler(xmlrpc.server.SimpleXMLRPCRequestHandler):
+    rpc_paths = ("/RPC2",)
+
+    def do_POST(self):
+        fake = self.server.fake
+        header = self.headers.get("Authorization", "")
+        fake.user = None
+        if header:
+            if header != fake.auth_header:
+                fake.record("auth-refused", header)
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            fake.user = fake.username
+        super().do_POST()
+
+    def log_message(self, *args):
+        pass
+
+
+class _RPCServer(xmlrpc.server.SimpleXMLRPCServer):
+    def _marshaled_dispatch(self, data, dispatch_method=None, path=None):
+        self.fake.http_error = None
+        response = super()._marshaled_dispatch(data, dispatch_method, path)
+        if self.fake.http_error:
+            raise RuntimeError("scripted HTTP 500")      # do_POST answers 500
+        return response
+
+
+class FakeLava:
+    """The fake server; use as a context manager."""
+
+    def __init__(self, username="lab-admin", token="tok-9f8e7d6c5b4a-secret"):
+        self.username, self.token = username, token
+        self.auth_header = "Basic " + base64.b64encode(f"{username}:{token}".encode()).decode()
+        self.scripts, self.jobs, self.calls = {}, {}, []
+        self.next_id = 100
+        self.user = None
+        self.http_error = None
+        self.rpc = _RPCServer(("127.0.0.1", 0), requestHandler=_Handler, allow_none=True,
+                              logRequests=False)
+        self.rpc.fake = self
+        for name, fn in (("system.version", lambda: "2023.01"),
+                         ("system.whoami", lambda: self.user),
+                         ("scheduler.jobs.submit", self._submit),
+                         ("scheduler.jobs.show", self._show),
+                         ("scheduler.jobs.logs", self._logs),
+                         ("scheduler.jobs.cancel", self._cancel),
+                         ("results.get_testjob_results_yaml", self._results)):
+            self.rpc.register_function(self._recorded(name, fn), name)
+        self.thread = threading.Thread(target=self.rpc.serve_forever, daemon=True)
+
+    @property
+    def uri(self):
+        return f"http://127.0.0.1:{self.rpc.server_address[1]}/RPC2"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.rpc.shutdown()
+        self.rpc.server_close()
+
+    def record(self, method, *args):
+        self.calls.append((method, args))
+
+    def _recorded(self, name, fn):
+        @functools.wraps(fn)
+        def wrapper(*args):
+            self.record(name, *args)
+            return fn(*args)
+        return wrapper
+
+    def script(self, job, *scripts):
+        """Attempts of the job named `job` (the plan's job name), in order."""
+        self.scripts[job] = list(scripts)
+
+    def submitted(self, job=None):
+        """[(id, job name)] in submit order."""
+        return [(i, j["name"]) for i, j in self.jobs.items() if job in (None, j["name"])]
+
+    def _auth(self):
+        if self.user is None:
+            raise xmlrpc.client.Fault(401, "Authentication with user and token required")
+
+    def _submit(self, definition):
+        self._auth()
+        try:
+            name = yaml.safe_load(definition)["job_name"].split(" ", 1)[1]
+        except (yaml.YAMLError, KeyError, TypeError, IndexError):
+            raise xmlrpc.client.Fault(400, "Problem with submitted job data: no job_name")
+        queue = self.scripts.get(name)
+        if not queue:
+            raise xmlrpc.client.Fault(400, f"Problem with submitted job data: no script for {name}")
+        script = queue.pop(0)
+        if script.reject:
+            raise xmlrpc.client.Fault(400, f"Problem with submitted job data: {script.reject}")
+        self.next_id += 1
+        self.jobs[self.next_id] = {"name": name, "script": script, "definition": definition,
+                                   "canceled": False}
+        return self.next_id
+
+    def _job(self, job_id):
+        job = self.jobs.get(int(job_id))
+        if job is None:
+            raise xmlrpc.client.Fault(404, f"Job '{job_id}' was not found.")
+        return job
+
+    def _state(self, job):
+        s = job["script"]
+        if job["canceled"]:
+            return "Finished", "Canceled"
+        state = s.states[min(s.polls, len(s.states) - 1)]
+        return state, (s.health if state == "Finished" else "Unknown")
+
+    def _show(self, job_id):
+        job = self._job(job_id)
+        s = job["script"]
+        if s.http_500 > 0:
+            s.http_500 -= 1
+            self.http_error = 500
+            return {}
+        state, health = self._state(job)
+        s.polls += 1
+        return {"id": int(job_id), "description": f"bbml2-lab {job['name']}", "state": state,
+                "health": health, "device": s.device if state != "Submitted" else None,
+                "device_type": "bbml2-qemu-uboot", "failure_comment": None}
+
+    def _logs(self, job_id, line=0):
+        job = self._job(job_id)
+        s = job["script"]
+        state, _ = self._state(job)
+        text = s.log
+        if s.late_log > 0:
+            s.late_log -= 1
+            text = "\n".join(x for x in text.splitlines()
+                             if "case: job" not in x or "definition: lava" not in x) + "\n"
+        lines = text.splitlines(keepends=True)[int(line):]
+        return state == "Finished", xmlrpc.client.Binary("".join(lines).encode())
+
+    def _cancel(self, job_id):
+        self._auth()
+        self._job(job_id)["canceled"] = True
+        return True
+
+    def _results(self, job_id):
+        return results_yaml(self._job(job_id)["script"].log)
+
+
+class ArtifactServer:
+    """A directory on 127.0.0.1:0 over HTTP (GET and HEAD)."""
+
+    def __init__(self, root):
+        handler = functools.partial(_QuietFiles, directory=str(root))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def publish(root, files):
+    """Write files {relpath: sha256} (content irrelevant) and a manifest."""
+    manifest = {"git_revision": "0" * 40, "kernel_versions": {"qemu": "6.12.117-test"}}
+    for rel, sha in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"artifact " + rel.encode())
+        manifest[rel] = {"sha256": sha, "size": path.stat().st_size}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return manifest

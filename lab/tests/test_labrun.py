@@ -1,0 +1,415 @@
+"""The LAVA server client and lab runs against a scripted fake server
+(fake_lava.py): no root, no real server. Logs are real lava-run logs of the
+series kernel (data/series-*.jsonl) in the server's log format."""
+import io
+import json
+import os
+import re
+
+import pytest
+
+from bbml2lab import LabError, cli, config, labrun, lavaserver, render
+from conftest import DATA, LAB
+from fake_lava import ArtifactServer, FakeLava, Script, publish, server_log
+
+REPO = LAB.parent
+KERNEL_SHA = "270a9ebb361381bf0f2f227f7d7be894275d316e5bab0fe1b413364e75e52515"
+RAMDISK_SHA = "59f0a2d9174ccf880ad024aed738e8e327ff95ea3cabf19809a0ce0794dd6b74"
+MATRIX = """\
+configs: [qemu]
+modes: {none: "", "off": "arm64.bbml2=off"}
+defaults: {board: vboard-none-01, config: qemu, cpus: 4, mem_mb: 2048, modes: [none],
+           cmdline: "rodata=full panic=-1", timeout_min: 5}
+plans:
+  t:
+    - {name: a, suite: smoke}
+    - {name: b, suite: smoke}
+  one:
+    - {name: a, suite: smoke}
+  cut:
+    - {name: crash, suite: lab-cut}
+"""
+A, B, CRASH = "a-none-4c-2048m", "b-none-4c-2048m", "crash-none-4c-2048m"
+
+
+def smoke_log():
+    return server_log((DATA / "series-smoke-none.jsonl").read_text())
+
+
+def cut_log():
+    return server_log((DATA / "series-lab-cut.jsonl").read_text())
+
+
+def infra_log(message="Unable to run 'power_on': lab/vboard/vboard start exited 1"):
+    """The real smoke log cut where the board would have been powered on,
+    ending the way LAVA ends an infrastructure failure."""
+    lines = (DATA / "series-smoke-none.jsonl").read_text().splitlines()
+    cut = next(i for i, line in enumerate(lines) if '"lvl": "target"' in line)
+    tail = [json.dumps({"dt": "2026-12-01T20:43:47.9", "lvl": "error", "msg": message}),
+            json.dumps({"dt": "2026-12-01T20:43:48.0", "lvl": "results",
+                        "msg": {"definition": "lava", "case": "job", "result": "fail",
+                                "error_type": "Infrastructure", "error_msg": message}})]
+    return server_log("\n".join(lines[:cut] + tail))
+
+
+class Clock:
+    """Fake time: sleep() advances it (no real waiting in these tests)."""
+
+    def __init__(self):
+        self.t, self.slept = 0.0, []
+
+    def __call__(self):
+        return self.t
+
+    def sleep(self, s):
+        self.slept.append(s)
+        self.t += s
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """(fake server, artifact base URL, matrix path, clock)."""
+    art = tmp_path / "art"
+    publish(art, {"qemu/Image": KERNEL_SHA, "qemu/initramfs.cpio.gz": RAMDISK_SHA,
+                  "qemu/dtbs/qemu/virt-4c-2048m.dtb": "d" * 64})
+    (tmp_path / "matrix.yaml").write_text(MATRIX)
+    with FakeLava() as fake, ArtifactServer(art) as srv:
+        yield fake, srv.url, tmp_path / "matrix.yaml", Clock()
+
+
+def server(fake, clock, token=None):
+    creds = lavaserver.Credentials(fake.uri, fake.username, token or fake.token)
+    return lavaserver.Server(creds, retries=3, backoff=(0.5, 4.0), sleep=clock.sleep)
+
+
+def run(tmp_path, lab, plan="t", token=None, policy=None):
+    """A whole lab run; (exit code, session, output text)."""
+    fake, url, matrix_path, clock = lab
+    out = io.StringIO()
+    matrix = config.load(matrix_path, REPO / "configs/boards.yaml")
+    s = labrun.LabSession(tmp_path / "results", plan, REPO, ["test"], server(fake, clock, token),
+                          url, plan=plan, out=out, sleep=clock.sleep, clock=clock,
+                          policy=policy or labrun.Policy(poll_s=5, log_delay_s=7))
+    s.prepare(matrix.expand(plan), matrix.boards, render.Renderer())
+    s.go()
+    return s.finish(), s, out.getvalue()
+
+
+def job_results(session, job):
+    return {r["name"]: r for r in json.loads(
+        (session.run_dir / "jobs" / job / "results.json").read_text())}
+
+
+def test_pass_job_shaped_like_a_local_run(tmp_path, lab):
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), states=("Submitted", "Submitted", "Running",
+                                                 "Running", "Finished")))
+    fake.script(B, Script(smoke_log()))
+    code, s, out = run(tmp_path, lab)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "36 passed, 0 failed, 0 skipped"
+    jd = s.run_dir / "jobs" / A
+    for f in ("job.yaml", "lab.json", "lava.yaml", "console.log", "lava-results.json",
+              "results.json", "junit.xml", "metadata.json", "attempt-1/lava.yaml",
+              "attempt-1/show.json", "attempt-1/lava-results.yaml", "attempt-1/results.json"):
+        assert (jd / f).is_file(), f
+    for f in ("results.json", "junit.xml", "summary.md", "metadata.json", "lab.json"):
+        assert (s.run_dir / f).is_file(), f
+    lab_json = json.loads((jd / "lab.json").read_text())
+    assert lab_json["server"] == fake.uri and lab_json["done"] is True
+    assert lab_json["definition_sha256"] == labrun.definition_sha256((jd / "job.yaml").read_text())
+    (attempt,) = lab_json["attempts"]
+    assert attempt["job_id"] == str(fake.submitted(A)[0][0])
+    assert attempt["device"] == "vboard-none-01" and attempt["health"] == "Complete"
+    r = job_results(s, A)
+    assert r["smoke.kernel.mode_matches_board"]["result"] == "pass"
+    assert "board vboard-none-01" in r["smoke.kernel.mode_matches_board"]["detail"]
+    assert r["smoke.lava.results_agree"] == {**r["smoke.lava.results_agree"], "result": "pass",
+                                             "detail": "6 LAVA result(s) agree"}
+    assert r["smoke.lava.artifacts_sha256"]["result"] == "pass"
+    assert json.loads((jd / "metadata.json").read_text())["lava"]["device"] == "vboard-none-01"
+    # the job pins the manifest's hashes
+    job = (jd / "job.yaml").read_text()
+    assert f"sha256sum: {KERNEL_SHA}" in job and f"sha256sum: {RAMDISK_SHA}" in job
+
+
+def test_same_results_as_the_local_parse(tmp_path, lab):
+    from bbml2lab.job import evaluate
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log()))
+    code, s, _ = run(tmp_path, lab, plan="one")
+    assert code == 0
+    expect = {"board": "vboard-none-01", "bbml2": "none", "mode": "none"}
+    local, _, _ = evaluate((DATA / "series-smoke-none.jsonl").read_text(), "smoke", expect)
+    lab_results = [{k: r[k] for k in ("name", "result", "detail")}
+                   for r in json.loads((s.run_dir / "jobs" / A / "results.json").read_text())]
+    assert lab_results[:len(local)] == local
+    assert [r["name"] for r in lab_results[len(local):]] == ["smoke.lava.results_agree",
+                                                             "smoke.lava.artifacts_sha256"]
+
+
+def test_5xx_while_polling_backs_off_and_finishes(tmp_path, lab):
+    fake, _, _, clock = lab
+    fake.script(A, Script(smoke_log(), http_500=6))
+    code, s, out = run(tmp_path, lab, plan="one")
+    assert code == 0, out
+    assert "server not answering, will retry" in out
+    # the client's own retries back off exponentially between 500s
+    assert [x for x in clock.slept if x < 5][:3] == [0.5, 1.0, 2.0]
+    assert job_results(s, A)["smoke.lava.job"]["result"] == "pass"
+
+
+def test_late_log_is_refetched(tmp_path, lab):
+    fake, _, _, clock = lab
+    fake.script(A, Script(smoke_log(), late_log=2))
+    code, s, _ = run(tmp_path, lab, plan="one")
+    assert code == 0
+    attempt = json.loads((s.run_dir / "jobs" / A / "lab.json").read_text())["attempts"][0]
+    assert attempt["log_refetches"] == 2
+    assert clock.slept.count(7) == 2
+    assert job_results(s, A)["smoke.lava.job"]["result"] == "pass"
+
+
+def test_log_that_never_completes_is_a_failure_not_a_loss(tmp_path, lab):
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), late_log=99))
+    code, s, _ = run(tmp_path, lab, plan="one")
+    assert code == 1
+    r = job_results(s, A)
+    assert r["smoke.lava.job"] == {**r["smoke.lava.job"], "result": "fail",
+                                   "detail": "no job verdict in the LAVA log"}
+    assert r["smoke.boot"]["result"] == "pass"        # what did arrive is kept
+
+
+def test_rejected_submit_others_go_on(tmp_path, lab):
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), reject="device type bbml2-qemu-uboot not found"))
+    fake.script(B, Script(smoke_log()))
+    code, s, out = run(tmp_path, lab)
+    assert code == 2
+    ra, rb = job_results(s, A), job_results(s, B)
+    assert list(ra) == ["smoke.job"]
+    assert re.fullmatch(r"rejected at submit: LAVA http://127\.0\.0\.1:\d+/RPC2 "
+                        r"scheduler\.jobs\.submit: fault 400: Problem with submitted job data: "
+                        r"device type bbml2-qemu-uboot not found", ra["smoke.job"]["detail"])
+    assert rb["smoke.lava.job"]["result"] == "pass"
+    assert out.splitlines()[-1] == "18 passed, 1 failed, 0 skipped (1 errors)"
+
+
+def test_infrastructure_failure_before_boot_is_resubmitted_at_most_twice(tmp_path, lab):
+    fake, *_ = lab
+    fake.script(A, *[Script(infra_log(), health="Incomplete") for _ in range(3)])
+    code, s, out = run(tmp_path, lab, plan="one")
+    assert code == 1
+    assert len(fake.submitted(A)) == 3
+    jd = s.run_dir / "jobs" / A
+    attempts = json.loads((jd / "lab.json").read_text())["attempts"]
+    assert [a["n"] for a in attempts] == [1, 2, 3]
+    assert [a["retry"]["resubmit"] for a in attempts] == [True, True, False]
+    assert attempts[2]["retry"]["why"] == "resubmitted 2 times already"
+    assert all((jd / f"attempt-{n}/lava.yaml").is_file() for n in (1, 2, 3))
+    assert job_results(s, A)["smoke.lava.job"]["detail"].startswith("Infrastructure: Unable to")
+    assert "after 3 attempts" in out
+
+
+def test_infrastructure_fault_retried_once_then_passes(tmp_path, lab):
+    fake, *_ = lab
+    fake.script(A, Script(infra_log(), health="Incomplete"), Script(smoke_log()))
+    code, s, _ = run(tmp_path, lab, plan="one")
+    assert code == 0
+    assert len(fake.submitted(A)) == 2
+    meta = json.loads((s.run_dir / "jobs" / A / "metadata.json").read_text())
+    assert [a["health"] for a in meta["attempts"]] == ["Incomplete", "Complete"]
+    assert json.loads((s.run_dir / "metadata.json").read_text())["jobs"][0]["attempts"] == 2
+
+
+def test_crash_after_boot_is_never_retried(tmp_path, lab):
+    """A panic closing the QEMU console is LAVA's "Connection closed", an
+    infrastructure error: after the boot marker it is a test failure."""
+    fake, *_ = lab
+    fake.script(CRASH, Script(cut_log(), health="Incomplete"),
+                Script(smoke_log()))               # a retry would pass: must not happen
+    code, s, _ = run(tmp_path, lab, plan="cut")
+    assert code == 1
+    assert len(fake.submitted(CRASH)) == 1
+    r = job_results(s, CRASH)
+    assert r["lab-cut.lava.job"]["detail"] == "Infrastructure: Connection closed"
+    assert r["lab-cut.kernel.no_splat"]["result"] == "fail"
+    assert r["lab-cut.missing_2"]["result"] == "fail"
+    (attempt,) = json.loads((s.run_dir / "jobs" / CRASH / "lab.json").read_text())["attempts"]
+    assert attempt["retry"] == {"resubmit": False, "why": "the guest booted (boot marker seen): "
+                                "a test failure, not retried"}
+
+
+def test_retry_rule_needs_every_condition():
+    from bbml2lab import console
+    booted = console.parse("bbml2-lab: boot suite=smoke cpus=0-3 mem_kb=1\n")
+    splat = console.parse("[    1.000000] Unable to handle kernel NULL pointer dereference\n")
+    silent = console.parse("")
+    infra = {"error_type": "Infrastructure", "error_msg": "x"}
+    inc = {"health": "Incomplete"}
+    assert labrun.should_resubmit(inc, infra, silent, 1)[0] is True
+    assert labrun.should_resubmit({"health": "Complete"}, infra, silent, 1)[0] is False
+    assert labrun.should_resubmit(inc, {"error_type": "Job"}, silent, 1)[0] is False
+    assert labrun.should_resubmit(inc, infra, booted, 1)[0] is False
+    assert labrun.should_resubmit(inc, infra, splat, 1)[0] is False
+    assert labrun.should_resubmit(inc, infra, silent, 3) == (False, "resubmitted 2 times already")
+
+
+def test_resume_after_the_runner_was_killed(tmp_path, lab):
+    fake, url, matrix_path, clock = lab
+    fake.script(A, Script(smoke_log(), states=("Running",) * 3 + ("Finished",)))
+    fake.script(B, Script(smoke_log()))
+    matrix = config.load(matrix_path, REPO / "configs/boards.yaml")
+    s = labrun.LabSession(tmp_path / "results", "t", REPO, ["test"], server(fake, clock), url,
+                          plan="t", out=io.StringIO(), sleep=clock.sleep, clock=clock,
+                          policy=labrun.Policy(poll_s=5))
+    s.prepare(matrix.expand("t"), matrix.boards, render.Renderer())
+    s.submit_all()
+    job_a = next(j for j in s.lab_jobs if j.spec.name == A)
+    job_b = next(j for j in s.lab_jobs if j.spec.name == B)
+    s._poll(job_b)                     # b: Submitted
+    s._poll(job_b)                     # b: Running
+    s._poll(job_b)                     # b: Finished -> recorded
+    assert job_b.done and not job_a.done
+    del s                              # the runner is killed here
+    submits = len(fake.submitted())
+    out = io.StringIO()
+    r = labrun.resume(job_a.dir.parent.parent, lambda uri: server(fake, clock), REPO,
+                      ["resume"], out=out, sleep=clock.sleep, clock=clock)
+    r.go()
+    code = r.finish()
+    assert code == 0
+    assert len(fake.submitted()) == submits              # re-attached, nothing resubmitted
+    assert "1 job(s) already finished, 1 re-attached" in out.getvalue()
+    meta = json.loads((r.run_dir / "metadata.json").read_text())
+    assert [j["name"] for j in meta["jobs"]] == [B, A]
+    assert meta["resumed"][0]["argv"] == ["resume"] and meta["argv"] == ["test"]
+    assert out.getvalue().splitlines()[-1] == "36 passed, 0 failed, 0 skipped"
+
+
+def test_sigterm_cancels_what_was_submitted(tmp_path, lab):
+    fake, url, matrix_path, clock = lab
+    fake.script(A, Script(smoke_log(), states=("Running",)))
+    fake.script(B, Script(smoke_log(), states=("Running",)))
+
+    def sleep(s):
+        raise labrun.Terminated()
+    matrix = config.load(matrix_path, REPO / "configs/boards.yaml")
+    s = labrun.LabSession(tmp_path / "results", "t", REPO, ["test"], server(fake, clock), url,
+                          plan="t", out=io.StringIO(), sleep=sleep, clock=clock)
+    s.prepare(matrix.expand("t"), matrix.boards, render.Renderer())
+    s.go()
+    assert s.finish() == 2
+    canceled = sorted(int(args[0]) for m, args in fake.calls if m == "scheduler.jobs.cancel")
+    assert canceled == sorted(i for i, _ in fake.submitted())
+    assert job_results(s, A)["smoke.job"]["detail"].startswith("terminated (SIGTERM) (LAVA job ")
+
+
+def test_deadline_cancels_and_reports(tmp_path, lab):
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), states=("Submitted",)))
+    code, s, _ = run(tmp_path, lab, plan="one", policy=labrun.Policy(poll_s=5, deadline_s=60))
+    assert code == 2
+    assert "overall deadline of 60 s passed" in job_results(s, A)["smoke.job"]["detail"]
+    assert any(m == "scheduler.jobs.cancel" for m, _ in fake.calls)
+
+
+def test_artifact_404_fails_only_the_jobs_that_use_it(tmp_path, lab):
+    fake, url, matrix_path, clock = lab
+    (tmp_path / "matrix.yaml").write_text(MATRIX.replace(
+        "    - {name: b, suite: smoke}", "    - {name: b, suite: smoke, board: vboard-uniform-01}"))
+    os.unlink(tmp_path / "art/qemu/dtbs/qemu/virt-4c-2048m.dtb")
+    fake.script(A, Script(smoke_log()))
+    code, s, _ = run(tmp_path, lab)
+    assert code == 2
+    for job in (A, B):            # both boards boot that dtb
+        d = job_results(s, job)["smoke.job"]["detail"]
+        assert re.fullmatch(r"artifact http://127\.0\.0\.1:\d+/qemu/dtbs/qemu/virt-4c-2048m\.dtb: "
+                            r"HTTP 404", d), d
+    assert fake.submitted() == []
+
+
+def test_bad_token_one_line_nothing_submitted(tmp_path, lab, capsys, monkeypatch):
+    fake, url, matrix_path, _ = lab
+    monkeypatch.setenv("LAVA_URI", fake.uri)
+    monkeypatch.setenv("LAVA_USER", fake.username)
+    monkeypatch.setenv("LAVA_TOKEN", "wrong-token-0123")
+    rc = cli.main(["lab", "--plan", "t", "--matrix", str(matrix_path), "--artifact-url", url,
+                   "--results", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert re.fullmatch(r"error: LAVA http://127\.0\.0\.1:\d+/RPC2 system\.version: HTTP 401 "
+                        r"Unauthorized \(check the user and token\)\n", err), err
+    assert "wrong-token-0123" not in err and fake.submitted() == []
+
+
+def test_unreachable_server_one_line(tmp_path, capsys, monkeypatch):
+    slept = []
+    monkeypatch.setattr(lavaserver, "_sleep", slept.append)
+    monkeypatch.setenv("LAVA_URI", "http://127.0.0.1:9/RPC2")
+    monkeypatch.setenv("LAVA_USER", "u")
+    monkeypatch.setenv("LAVA_TOKEN", "tok-unreachable-77")
+    rc = cli.main(["lab", "--plan", "smoke", "--artifact-url", "http://127.0.0.1:9",
+                   "--results", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and len(err.splitlines()) == 1
+    assert err.startswith("error: LAVA http://127.0.0.1:9/RPC2 system.version: cannot reach "
+                          "the server: ")
+    assert slept == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+def test_token_is_redacted_everywhere(tmp_path, lab, capsys):
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), reject=f"echo of the token {fake.token}"))
+    fake.script(B, Script(infra_log(f"power failed for {fake.token}"), health="Incomplete"),
+                Script(smoke_log()))
+    code, s, out = run(tmp_path, lab)
+    assert code == 2
+    assert fake.token not in out + "".join(capsys.readouterr())
+    srv = server(fake, Clock())
+    assert srv.redact(f"x {fake.token} y") == "x <redacted> y"
+    assert fake.token not in repr(srv.creds)
+    leaks = [p for p in s.run_dir.rglob("*") if p.is_file() and fake.token in p.read_text()]
+    assert leaks == []
+    assert "power failed for <redacted>" in (s.run_dir / "jobs" / B / "attempt-1/lava.yaml").read_text()
+
+
+def test_token_file_others_can_read_is_refused(tmp_path):
+    f = tmp_path / "lava.yaml"
+    f.write_text("uri: http://127.0.0.1:1/RPC2\nusername: u\ntoken: t0k3n-file\n")
+    f.chmod(0o644)
+    with pytest.raises(LabError) as e:
+        lavaserver.credentials(env={}, path=f)
+    assert str(e.value) == f"{f}: readable by group or others (mode 0644); run chmod 600 {f}"
+    assert "t0k3n-file" not in str(e.value)
+    f.chmod(0o600)
+    c = lavaserver.credentials(env={}, path=f)
+    assert (c.uri, c.username, c.token) == ("http://127.0.0.1:1/RPC2", "u", "t0k3n-file")
+
+
+def test_environment_wins_and_uri_with_userinfo_is_refused(tmp_path):
+    env = {"LAVA_URI": "http://127.0.0.1:1/RPC2", "LAVA_USER": "e", "LAVA_TOKEN": "env-tok"}
+    assert lavaserver.credentials(env=env, path=tmp_path / "none").username == "e"
+    with pytest.raises(LabError, match=r"^LAVA username not set in .*c\.yaml$"):
+        lavaserver.credentials(env={"LAVA_TOKEN": ""}, path=_write(tmp_path, "uri: x\n"))
+    with pytest.raises(LabError, match=r"must not carry user:token"):
+        lavaserver.credentials(env={**env, "LAVA_URI": "http://u:env-tok@h/RPC2"})
+    with pytest.raises(LabError, match=r"^no LAVA credentials"):
+        lavaserver.credentials(env={}, path=tmp_path / "none")
+
+
+def _write(tmp_path, text):
+    f = tmp_path / "c.yaml"
+    f.write_text(text)
+    f.chmod(0o600)
+    return f
+
+
+def test_server_log_format_parses_like_lava_run(tmp_path):
+    from bbml2lab import lavalog
+    text = (DATA / "series-smoke-none.jsonl").read_text()
+    local, remote = lavalog.parse(text), lavalog.parse(server_log(text))
+    assert remote.bad_lines == [] and remote.records == local.records
+    assert remote.console == local.console and remote.verdict == local.verdict
+    assert server_log(text).splitlines()[0].startswith("- {dt: ")
