@@ -10,6 +10,8 @@
 #   make kselftest-bundle tarball of the suite for a board running the series
 #   make series-check     build every prefix of kernel/series, checkpatch it
 #   make bench            benchmarks in MODES under QEMU (or a board), report
+#   make bench-sweep      linear-map cost against RAM (1-16 GiB), then a report
+#   make report RUNS=...  one page comparing runs (modes, kernels, boards, nights)
 #   make deps             install what is needed (Debian packages only)
 #
 # Variables: CONFIG=qemu|debug|bench (kernel build), MODES, MEM, CPUS (boots),
@@ -186,6 +188,42 @@ bench: $(call KIMAGE,$(CONFIG)) $(SMOKE)
 		--initrd $(BENCH_INITRD) $(OVERRIDES) | tee $(BUILD)/bench-run.log || rc=$$?; \
 	run=$$(sed -n 's/^results: //p' $(BUILD)/bench-run.log | tail -n 1); \
 	$(PY) bench/report.py -o $(BENCH_REPORT) $$run; exit $$rc
+
+# --- make report and the RAM sweep (neither is part of make check) ----------
+#   make report RUNS="results/<run> ..."   one page: Markdown + static HTML +
+#                                           plots, then its headless-Chromium
+#                                           screenshot test
+#   make bench-sweep                        1-16 GiB x off/assume/assume-repaint,
+#                                           host time and -icount, then a report
+
+REPORT_OUT ?= $(RESULTS)/reports/report-$(shell date -u +%Y%m%dT%H%M%SZ)
+
+.PHONY: report
+report:
+	@test -n "$(strip $(RUNS))" || { echo 'make report: give RUNS="results/<run> ..."' >&2; exit 2; }
+	DEPS_REPORT=1 scripts/deps.sh $(BUILD)
+	rc=0; $(PY) bench/page.py -o $(REPORT_OUT) $(RUNS) || rc=$$?; \
+	test $$rc -le 1 || exit $$rc; \
+	BBML2_REPORT_DIR=$(REPORT_OUT) $(PY) -m pytest -q -p no:cacheprovider bench/screenshot
+
+SWEEP_REPEAT ?= 5
+SWEEP_ICOUNT_REPEAT ?= 2
+SWEEP_OUT ?= $(RESULTS)/reports/ram-sweep-$(shell date -u +%Y%m%d)
+SWEEP_ARGS = --kernel $(call KIMAGE,qemu) --initrd $(BUILD)/rootfs-bench-qemu.cpio.gz \
+	--results $(RESULTS)
+
+.PHONY: bench-sweep
+bench-sweep: $(call KIMAGE,qemu) $(SMOKE)
+	$(MAKE) -C bench O=$(BUILD)/bench-bin initramfs INITRD=$(BUILD)/rootfs-bench-qemu.cpio.gz \
+		BUSYBOX=$(BUSYBOX) EXTRA_BIN=$(SMOKE)
+	start=$$(date +%s); \
+	$(SUDO) nice -n 10 $(PY) bench/sweep.py --repeat $(SWEEP_REPEAT) $(SWEEP_ARGS) \
+		| tee $(BUILD)/sweep-tcg.log; \
+	$(SUDO) nice -n 10 $(PY) bench/sweep.py --icount --repeat $(SWEEP_ICOUNT_REPEAT) $(SWEEP_ARGS) \
+		| tee $(BUILD)/sweep-icount.log; \
+	echo "bench-sweep: boots took $$(( $$(date +%s) - start )) s"; \
+	$(MAKE) report REPORT_OUT=$(SWEEP_OUT) RUNS="$$(sed -n 's/^results: //p' \
+		$(BUILD)/sweep-tcg.log $(BUILD)/sweep-icount.log)"
 
 # --- the test suite ---------------------------------------------------------
 
