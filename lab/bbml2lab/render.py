@@ -29,7 +29,10 @@ class Renderer:
     """Renders jobs from template_dir and qemu device dictionaries on top of
     LAVA's device-type templates (device_types_dir, from lava-server)."""
 
-    def __init__(self, template_dir=TEMPLATE_DIR, device_types_dir=None):
+    def __init__(self, template_dir=TEMPLATE_DIR, device_types_dir=None, qemu_options=()):
+        # qemu_options: extra QEMU arguments for every qemu job (e.g.
+        # bench/sweep.py's "-icount shift=0"), after the per-job ones.
+        self.qemu_options = list(qemu_options)
         self.template_dir = Path(template_dir)
         self.device_types_dir = Path(device_types_dir) if device_types_dir else None
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(self.template_dir)),
@@ -69,7 +72,7 @@ class Renderer:
             q = board["qemu"]
             context = {"arch": "arm64", "cpu": q.get("cpu", "max"),
                        "machine": q.get("machine", "virt"), "memory": spec.mem_mb,
-                       "extra_options": qemu_extra_options(spec)}
+                       "extra_options": qemu_extra_options(spec) + self.qemu_options}
         else:
             context = {"extra_kernel_args": f"{BASE_CMDLINE} {spec.kernel_args}",
                        "console_device": board["console"]["device"]}
@@ -110,7 +113,8 @@ class Renderer:
             trim_blocks=True, autoescape=False)
         q = board["qemu"]
         ctx = {"cpu": q.get("cpu", "max"), "machine": q.get("machine", "virt"),
-               "memory": spec.mem_mb, "extra_options": qemu_extra_options(spec)}
+               "memory": spec.mem_mb,
+               "extra_options": qemu_extra_options(spec) + self.qemu_options}
         try:
             text = env.get_template(name).render(**ctx)
             data = yaml.safe_load(text)
