@@ -1,0 +1,294 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""End to end through the local lava-server (lab/local/up.sh must have run).
+
+  e2e.py check --junit OUT.xml [--merge UNIT.xml] [--deadline MIN]
+      make check's short e2e: publishes the qemu artifacts, arms one injected
+      power fault (vboard: the lab-check plan's third job's first power-on),
+      runs `lab/run.py lab --plan lab-check` (at most four server jobs) under
+      an overall deadline, then checks the outcomes the plan means and
+      writes them as JUnit: the passing job passed on its first attempt, the
+      crash job failed with the panic and was not retried, the fault was
+      retried once and then passed, every job ran on its board, the run
+      directory has the local shape, artifacts were pinned by sha256.
+      --merge appends those test cases to an existing JUnit (the unit tests'),
+      so `make check`'s last line counts them.
+  e2e.py nightly [--nights 2] [--deadline MIN]
+      make lab-e2e: `lab/run.py nightly` on the virtual boards, twice (the
+      second night compares with the first), with the same shape checks.
+
+Prints one line per check and the wall times; exit 0 if all checks pass.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PY = "/usr/bin/python3"
+RUN_PY = str(REPO / "lab/run.py")
+JOB_FILES = ("results.json", "junit.xml", "metadata.json", "console.log", "lab.json", "job.yaml")
+
+
+def lab_env(path=REPO / "build/lab/env"):
+    """build/lab/env as a dict (written by lab/local/up.sh)."""
+    env = {}
+    try:
+        for line in Path(path).read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                env[k] = v
+    except OSError:
+        return None
+    return env
+
+
+class Checks:
+    """Named pass/fail checks, printed as they happen, written as JUnit."""
+
+    def __init__(self, suite):
+        self.suite = suite
+        self.cases = []
+
+    def check(self, name, ok, detail=""):
+        self.cases.append((name, bool(ok), detail))
+        print(f"e2e: {'ok  ' if ok else 'FAIL'} {name}" + (f": {detail}" if detail else ""),
+              flush=True)
+        return ok
+
+    def skip(self, name, reason):
+        self.cases.append((name, None, reason))
+        print(f"e2e: skip {name}: {reason}", flush=True)
+
+    def element(self):
+        fails = sum(1 for c in self.cases if c[1] is False)
+        skips = sum(1 for c in self.cases if c[1] is None)
+        ts = ET.Element("testsuite", name=self.suite, tests=str(len(self.cases)),
+                        failures=str(fails), skipped=str(skips))
+        for name, ok, detail in self.cases:
+            tc = ET.SubElement(ts, "testcase", classname=self.suite, name=name)
+            if ok is False:
+                ET.SubElement(tc, "failure", message=detail[:500])
+            elif ok is None:
+                ET.SubElement(tc, "skipped", message=detail)
+        return ts
+
+    def write(self, out, merge=None):
+        ts = self.element()
+        root = None
+        if merge and Path(merge).is_file():
+            try:
+                root = ET.parse(merge).getroot()
+            except ET.ParseError:
+                root = None
+        if root is None:
+            root = ET.Element("testsuites")
+        elif root.tag == "testsuite":
+            outer = ET.Element("testsuites")
+            outer.append(root)
+            root = outer
+        root.append(ts)
+        tmp = Path(str(out) + ".tmp")
+        tmp.write_text(ET.tostring(root, encoding="unicode"))
+        os.replace(tmp, out)
+
+    @property
+    def ok(self):
+        return all(c[1] is not False for c in self.cases)
+
+
+def run_lab(argv, deadline_min):
+    """Run lab/run.py under a hard deadline; (rc, run_dir or None, wall_s, output)."""
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run([PY, RUN_PY] + argv, capture_output=True, text=True,
+                           timeout=deadline_min * 60, stdin=subprocess.DEVNULL)
+        rc, out = p.returncode, p.stdout + p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc = None
+        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) \
+            else (e.stdout or "")
+    wall = time.monotonic() - t0
+    sys.stdout.write(out)
+    run_dir = None
+    for line in out.splitlines():
+        if line.startswith("results: "):
+            run_dir = Path(line[len("results: "):].strip())
+    return rc, run_dir, wall, out
+
+
+def job_dirs(run_dir, prefix):
+    return sorted(p for p in (run_dir / "jobs").glob(f"{prefix}-*") if p.is_dir())
+
+
+def load(path, default=None):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return default
+
+
+def check_shape(c, run_dir, manifest):
+    """The run directory is shaped like a local run, plus lab.json and attempts."""
+    for f in ("metadata.json", "results.json", "junit.xml", "summary.md"):
+        c.check(f"run_has_{f.replace('.', '_')}", (run_dir / f).is_file(), str(run_dir / f))
+    for job in sorted((run_dir / "jobs").iterdir()):
+        missing = [f for f in JOB_FILES if not (job / f).is_file()]
+        attempts = sorted(job.glob("attempt-*"))
+        c.check(f"{job.name}.shape", not missing and attempts,
+                f"missing {missing}" if missing else f"{len(attempts)} attempt dir(s)")
+        text = (job / "job.yaml").read_text() if (job / "job.yaml").is_file() else ""
+        pinned = [f"sha256sum: {e['sha256']}" in text or f'"{e["sha256"]}"' in text
+                  for k, e in manifest.items() if "/" in k and k.endswith(
+                      ("/Image", "/initramfs.cpio.gz", ".dtb")) and k.split("/")[0] == "qemu"]
+        c.check(f"{job.name}.artifacts_pinned", pinned and all(pinned),
+                "every published artifact's sha256 in job.yaml")
+
+
+def attempts_of(job):
+    return (load(job / "lab.json", {}) or {}).get("attempts", [])
+
+
+def results_of(job):
+    return {r["name"]: r for r in load(job / "results.json", []) or []}
+
+
+def cmd_check(args, env):
+    c = Checks("lab-e2e")
+    t0 = time.monotonic()
+    board = "vboard-uniform-01"
+    pub = subprocess.run([PY, RUN_PY, "publish", "--config", "qemu"], capture_output=True,
+                         text=True)
+    if not c.check("publish", pub.returncode == 0, (pub.stdout + pub.stderr).strip()):
+        return c
+    manifest = load(Path(env["LAB_ARTIFACT_DIR"]) / "manifest.json", {})
+    fault = Path(env["LAB_FAULT_DIR"]) / f"{board}.power-on"
+    # lab-check's jobs run in plan order on one board: let the first two
+    # power-ons through, fail the third (the lab-infra-fault job's first)
+    fault.write_text("2 1\n")
+    rc, run_dir, wall, out = run_lab(
+        ["lab", "--plan", "lab-check", "--server", env["LAVA_URI"],
+         "--artifact-url", env["LAB_ARTIFACT_URL"], "--results", str(args.results),
+         "--tag", "lab-check", "--max-resubmit", "1", "--poll", "2", "--queue-hours", "1",
+         "--deadline", str(max(1, args.deadline - 1))], args.deadline)
+    left = fault.read_text().strip() if fault.exists() else None
+    fault.unlink(missing_ok=True)
+    c.check("lab_run_within_deadline", rc is not None, f"{wall:.0f} s of {args.deadline} min")
+    if rc is None or not run_dir or not run_dir.is_dir():
+        c.check("lab_run_results", False, "no results directory")
+        return c
+    c.check("lab_run_exit_1", rc == 1, f"exit {rc} (the crash job is a failure)")
+    c.check("fault_consumed", left is None, f"fault file left: {left!r}")
+    smoke, crash, faulty = (job_dirs(run_dir, p) for p in ("lab-smoke", "lab-crash",
+                                                           "lab-infra-fault"))
+    server_jobs = 0
+    for name, jobs in (("smoke", smoke), ("crash", crash), ("infra_fault", faulty)):
+        if not c.check(f"{name}.job_present", len(jobs) == 1, f"{[j.name for j in jobs]}"):
+            continue
+        att = attempts_of(jobs[0])
+        server_jobs += len(att)
+        devs = {a.get("device") for a in att}
+        c.check(f"{name}.ran_on_{board}", devs == {board}, f"devices {sorted(map(str, devs))}")
+    if smoke:
+        att, res = attempts_of(smoke[0]), results_of(smoke[0])
+        meta = load(smoke[0] / "metadata.json", {})
+        fails = [n for n, r in res.items() if r["result"] in ("fail", "error")]
+        c.check("smoke.passed_first_attempt", len(att) == 1 and res and not fails,
+                f"{len(att)} attempt(s), failures {fails}")
+        c.check("smoke.mode_matches_board", res.get("smoke.kernel.mode_matches_board", {})
+                .get("result") == "pass", str(res.get("smoke.kernel.mode_matches_board")))
+        c.check("smoke.status_complete", meta.get("status") == "complete", str(meta.get("status")))
+    if crash:
+        att, res = attempts_of(crash[0]), results_of(crash[0])
+        splat = res.get("lab-cut.kernel.no_splat", {})
+        c.check("crash.not_retried", len(att) == 1, f"{len(att)} attempt(s)")
+        c.check("crash.reported_as_failure", splat.get("result") == "fail"
+                and "Kernel panic" in (splat.get("detail") or ""), str(splat)[:200])
+        c.check("crash.lava_said_infrastructure", any(
+            a.get("error_type") == "Infrastructure" for a in att), str(att)[:200])
+    if faulty:
+        att, res = attempts_of(faulty[0]), results_of(faulty[0])
+        fails = [n for n, r in res.items() if r["result"] in ("fail", "error")]
+        first = att[0] if att else {}
+        c.check("infra_fault.retried_once", len(att) == 2, f"{len(att)} attempt(s)")
+        c.check("infra_fault.first_attempt_infra_before_boot",
+                first.get("error_type") == "Infrastructure" and not first.get("boot_marker")
+                and "reset" in (first.get("error_msg") or ""), str(first)[:300])
+        c.check("infra_fault.second_attempt_passed", len(att) == 2 and not fails,
+                f"failures {fails}")
+    c.check("at_most_four_server_jobs", server_jobs <= 4, f"{server_jobs} server job(s)")
+    check_shape(c, run_dir, manifest)
+    total = time.monotonic() - t0
+    print(f"e2e: lab-check wall {wall:.1f} s ({server_jobs} server jobs, "
+          f"{wall / max(server_jobs, 1):.1f} s per job), total {total:.1f} s", flush=True)
+    return c
+
+
+def cmd_nightly(args, env):
+    c = Checks("lab-e2e-nightly")
+    pub = subprocess.run([PY, RUN_PY, "publish", "--config", "qemu"], capture_output=True,
+                         text=True)
+    if not c.check("publish", pub.returncode == 0, (pub.stdout + pub.stderr).strip()):
+        return c
+    manifest = load(Path(env["LAB_ARTIFACT_DIR"]) / "manifest.json", {})
+    runs = []
+    for night in range(1, args.nights + 1):
+        rc, run_dir, wall, out = run_lab(
+            ["nightly", "--plan", "nightly", "--server", env["LAVA_URI"],
+             "--artifact-url", env["LAB_ARTIFACT_URL"], "--results", str(args.results),
+             "--no-build", "--deadline", str(max(1, args.deadline - 1))], args.deadline)
+        print(f"e2e: night {night}: exit {rc}, {wall:.1f} s", flush=True)
+        c.check(f"night{night}.within_deadline", rc is not None, f"{wall:.0f} s")
+        c.check(f"night{night}.exit_0", rc == 0, f"exit {rc}")
+        if not run_dir or not run_dir.is_dir():
+            c.check(f"night{night}.results", False, "no results directory")
+            continue
+        runs.append(run_dir)
+        check_shape(c, run_dir, manifest)
+        for job in sorted((run_dir / "jobs").iterdir()):
+            att = attempts_of(job)
+            board = (load(job / "metadata.json", {}) or {}).get("spec", {}).get("board")
+            c.check(f"night{night}.{job.name}.on_its_board",
+                    att and {a.get("device") for a in att} == {board},
+                    f"board {board}, devices {[a.get('device') for a in att]}")
+    if len(runs) >= 2:
+        comp = [p for p in runs[-1].glob("compar*") if p.is_file()]
+        c.check("second_night_compared", bool(comp), f"{[p.name for p in comp]}")
+    return c
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="e2e.py", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("check")
+    p.add_argument("--junit", required=True)
+    p.add_argument("--merge", help="append the checks to this JUnit file's suites")
+    p.add_argument("--deadline", type=float, default=12, help="minutes (%(default)s)")
+    n = sub.add_parser("nightly")
+    n.add_argument("--nights", type=int, default=2)
+    n.add_argument("--deadline", type=float, default=25, help="minutes per night (%(default)s)")
+    n.add_argument("--junit")
+    for q in (p, n):
+        q.add_argument("--results", default=REPO / "results")
+    args = ap.parse_args(argv)
+    env = lab_env()
+    suite = "lab-e2e" if args.cmd == "check" else "lab-e2e-nightly"
+    if os.geteuid() != 0:
+        c = Checks(suite)
+        c.skip("local_lab", "needs root (lava-server, lava-worker, tftpd): run as root")
+    elif env is None or "LAVA_URI" not in env:
+        c = Checks(suite)
+        c.check("local_lab", False, "build/lab/env missing: make lab-up failed or did not run")
+    else:
+        c = cmd_check(args, env) if args.cmd == "check" else cmd_nightly(args, env)
+    if args.junit:
+        c.write(args.junit, getattr(args, "merge", None))
+    return 0 if c.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
