@@ -7,6 +7,7 @@ from pathlib import Path
 from . import LabError, config, render, report
 from .fsutil import safe_name
 from .job import Artifacts, evaluate
+from .labrun import Terminated
 from .session import Session
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,9 +112,26 @@ def parser():
     _selection(p, False)
     _lab_options(p)
 
+    p = sub.add_parser("nightly", help="build, publish, run the nightly plan through the "
+                       "lab, compare with the previous night")
+    _selection(p, False)
+    _lab_options(p)
+    for action in p._actions:             # both have defaults here
+        if action.dest in ("plan", "artifact_url"):
+            action.required = False
+    p.set_defaults(plan="nightly")
+    p.add_argument("--lab-env", default=REPO / "build/lab/env",
+                   help="lab env file for LAVA_URI / LAB_ARTIFACT_URL (%(default)s)")
+    p.add_argument("--keep", type=int, default=14,
+                   help="nightly runs that keep their job dirs (%(default)s)")
+    p.add_argument("--no-build", action="store_true", help="skip make kernel-*/rootfs-*")
+    p.add_argument("--no-publish", action="store_true", help="skip run.py publish")
+
     p = sub.add_parser("resume", help="re-attach to a lab run after the runner was killed")
     p.add_argument("run", help="results/<run> of a `lab` or `nightly` run")
     p.add_argument("--server", help="LAVA RPC URI (default: the run's)")
+    p.add_argument("--keep", type=int, default=14,
+                   help="a resumed nightly: runs that keep their job dirs (%(default)s)")
     _wait_options(p)
 
     p = sub.add_parser("plans", help="list plans, modes and boards")
@@ -303,15 +321,16 @@ def _server(uri):
 def _on_sigterm():
     """SIGTERM raises labrun.Terminated in the main thread (cancel + record)."""
     import signal
-    from .labrun import Terminated
 
     def handler(signum, frame):
         raise Terminated()
     signal.signal(signal.SIGTERM, handler)
 
 
-def lab_run(args, out=None, server=None):
-    """Run a plan through the server into a new results dir; exit code."""
+def lab_run(args, out=None, server=None, before=None):
+    """Run a plan through the server into a new results dir; (exit code,
+    session). before(session, specs), if given, runs first (the nightly's
+    build and publish); its LabError is the run's setup error."""
     from .labrun import LabSession
     _on_sigterm()
     server = server or _server(args.server)
@@ -324,17 +343,48 @@ def lab_run(args, out=None, server=None):
     try:
         matrix, specs = _specs(args)
         session.say(f"run {session.run_id}: {len(specs)} job(s) on {server.uri}")
+        if before:
+            before(session, specs)
         session.prepare(specs, matrix.boards, render.Renderer(), queue_hours=args.queue_hours)
     except LabError as e:
         session.setup_error(str(e))
-        return session.finish()
+        return session.finish(), session
+    except Terminated:
+        session.setup_error("terminated (SIGTERM) before anything was submitted")
+        return session.finish(), session
     session.go()
-    return session.finish()
+    return session.finish(), session
 
 
 def cmd_lab(args):
     """lab: submit, wait, fetch, parse."""
-    return lab_run(args)
+    return lab_run(args)[0]
+
+
+def cmd_nightly(args):
+    """nightly: build, publish, run the plan, compare with the previous night."""
+    from . import nightly
+    env = nightly.read_env(args.lab_env)
+    args.server = args.server or env.get("LAVA_URI")
+    args.artifact_url = args.artifact_url or env.get("LAB_ARTIFACT_URL")
+    if not args.artifact_url:
+        raise LabError(f"give --artifact-url (no LAB_ARTIFACT_URL in {args.lab_env})")
+    args.tag = nightly.TAG + (f"-{safe_name(args.tag)}" if args.tag else "")
+    lock = nightly.Lock(Path(args.results) / nightly.LOCK)
+    try:
+        def before(session, specs):
+            session.meta["nightly"] = True
+            nightly.build_and_publish(sorted({s.config for s in specs}), REPO, session.say,
+                                      build=not args.no_build, publish=not args.no_publish)
+        code, session = lab_run(args, before=before)
+        cmp = nightly.finish_night(session.run_dir, args.results, args.keep)
+        print(f"compare: {len(cmp['new_failures'])} new failure(s), {len(cmp['fixed'])} fixed, "
+              f"{len(cmp['flaky'])} flaky, {len(cmp['missing'])} missing "
+              f"(against {cmp['previous'] or 'no previous night'})")
+        print(session.meta["summary"])
+        return code or (1 if cmp["new_failures"] else 0)
+    finally:
+        lock.release()
 
 
 def cmd_resume(args):
@@ -344,7 +394,12 @@ def cmd_resume(args):
     session = labrun.resume(args.run, lambda uri: _server(args.server or uri), REPO,
                             args.argv, policy=_policy(args))
     session.go()
-    return session.finish()
+    code = session.finish()
+    if session.meta.get("nightly"):
+        from . import nightly
+        cmp = nightly.finish_night(session.run_dir, session.run_dir.parent, args.keep)
+        code = code or (1 if cmp["new_failures"] else 0)
+    return code
 
 
 def cmd_plans(args):
@@ -406,7 +461,8 @@ def cmd_power_config(args):
 
 
 COMMANDS = {"matrix": cmd_boot, "run": cmd_boot, "render": cmd_render, "validate": cmd_validate,
-            "parse": cmd_parse, "lab": cmd_lab, "resume": cmd_resume, "plans": cmd_plans,
+            "parse": cmd_parse, "lab": cmd_lab, "resume": cmd_resume,
+            "nightly": cmd_nightly, "plans": cmd_plans,
             "power-config": cmd_power_config, "publish": cmd_publish,
             "lab-config": cmd_lab_config}
 

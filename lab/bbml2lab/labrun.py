@@ -502,6 +502,8 @@ def resume(run_dir, server_for, repo, argv, out=None, policy=None, sleep=time.sl
                   jobs_planned=old.get("jobs_planned"),
                   resumed=old.get("resumed", []) + [{"at": s.meta["started"], "argv": argv}])
     s.meta["argv"] = old["argv"]
+    if old.get("nightly"):
+        s.meta["nightly"] = True
     s.manifest = state["manifest"]
     done = {j["name"] for j in old.get("jobs", [])}
     s.jobs = list(old.get("jobs", []))

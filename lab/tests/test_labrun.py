@@ -413,3 +413,26 @@ def test_server_log_format_parses_like_lava_run(tmp_path):
     assert remote.bad_lines == [] and remote.records == local.records
     assert remote.console == local.console and remote.verdict == local.verdict
     assert server_log(text).splitlines()[0].startswith("- {dt: ")
+
+
+def test_real_server_log_and_results(tmp_path):
+    """A log and results fetched from the local lava-server 2023.01 (job on
+    vboard-uniform-01, smoke, mode none): the same parser, the mission check
+    (uniform -> blocks) and LAVA's results agreeing with ours."""
+    from bbml2lab import lavalog
+    from bbml2lab.job import evaluate
+    text = (DATA / "server-smoke-uniform.yaml").read_text()
+    assert text.startswith('- {"dt": ')
+    expect = {"board": "vboard-uniform-01", "bbml2": "uniform", "mode": "none"}
+    results, con, log = evaluate(text, "smoke", expect)
+    assert log.bad_lines == [] and con.boot["cpus"] == "0-3"
+    assert [r["name"] for r in results if r["result"] != "pass"] == []
+    mode = next(r for r in results if r["name"] == "smoke.kernel.mode_matches_board")
+    assert "kernel reports blocks" in mode["detail"]
+    lava = labrun._results_list((DATA / "server-smoke-uniform.results.yaml").read_text())
+    assert labrun.cross_check(results, lava, "smoke")["detail"] == "6 LAVA result(s) agree"
+    labels = sorted(r["extra"]["label"] for r in log.results
+                    if str(r.get("case")).endswith("-download"))
+    assert labels == ["dtb", "kernel", "ramdisk"]
+    # a monitor result LAVA has but we do not is a disagreement
+    assert labrun.cross_check(results[:3], lava, "smoke")["result"] == "fail"

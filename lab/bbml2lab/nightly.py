@@ -1,0 +1,142 @@
+"""`run.py nightly`: the lab admin's entry point.
+
+build (make kernel-<config> rootfs-<config>) -> publish (run.py publish) ->
+HEAD-check every artifact URL -> submit the plan -> wait, fetch, parse ->
+compare with the previous night (compare.json, compare.md in the run dir)
+-> results/latest-nightly -> prune. Exit code: the run's (0 only if all
+passed), or 1 if anything is newly failing.
+
+One nightly at a time: an flock on <results>/.nightly.lock. Retention: the
+last `keep` nightly runs keep their job directories; older ones keep their
+run-level files (results.json, summary.md, metadata.json, compare.*) so no
+night's summary is lost.
+"""
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from . import LabError, compare
+from .fsutil import atomic_write, atomic_write_json
+
+LOCK = ".nightly.lock"
+LATEST = "latest-nightly"
+TAG = "nightly"
+
+
+def read_env(path):
+    """KEY=VALUE lines of the lab env file (lab/local/up.sh); {} if absent."""
+    env = {}
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return env
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            env[key.strip()] = value.strip()
+    return env
+
+
+class Lock:
+    """An exclusive, non-blocking flock held for the process's lifetime."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.pread(self.fd, 64, 0).decode(errors="replace").strip()
+            os.close(self.fd)
+            raise LabError(f"another nightly holds {self.path}"
+                           + (f" (pid {other})" if other else "")) from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+
+    def release(self):
+        os.close(self.fd)
+
+
+def step(cmd, cwd, say):
+    """Run one build/publish command; its whole process group dies with us
+    (SIGTERM, Ctrl-C). LabError naming the command if it fails."""
+    say(f"nightly: {' '.join(map(str, cmd))}")
+    proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, start_new_session=True,
+                            stdin=subprocess.DEVNULL)
+    try:
+        rc = proc.wait()
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    if rc != 0:
+        raise LabError(f"nightly: `{' '.join(map(str, cmd))}` failed (rc={rc})")
+
+
+def build_and_publish(configs, repo, say, build=True, publish=True, make="make"):
+    """The steps before the run, for every kernel config the plan boots."""
+    for c in configs:
+        if build:
+            step([make, f"kernel-{c}", f"rootfs-{c}"], repo, say)
+    if publish:
+        cmd = [sys.executable, repo / "lab/run.py", "publish"]
+        for c in configs:
+            cmd += ["--config", c]
+        step(cmd, repo, say)
+
+
+def nightly_runs(root):
+    """Nightly run dirs under root, oldest first (names start with the UTC time)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir()
+                  if p.is_dir() and not p.is_symlink() and f"-{TAG}" in p.name
+                  and (p / "metadata.json").is_file())
+
+
+def finish_night(run_dir, root, keep, history=5):
+    """Compare with the previous night, point latest-nightly here, prune.
+    Returns the comparison dict."""
+    run_dir, root = Path(run_dir), Path(root)
+    runs = [r for r in nightly_runs(root) if r.name < run_dir.name]
+    previous = next((r for r in reversed(runs) if compare.load(r) is not None), None)
+    older = [compare.load(r) for r in runs if r != previous][-history:]
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    retried = {j["name"] for j in meta.get("jobs", []) if (j.get("attempts") or 1) > 1}
+    cmp = compare.compare(compare.load(run_dir) or [],
+                          compare.load(previous) if previous else None,
+                          [h for h in older if h is not None], retried)
+    cmp["current"], cmp["previous"] = run_dir.name, previous.name if previous else None
+    atomic_write_json(run_dir / "compare.json", cmp)
+    atomic_write(run_dir / "compare.md", compare.markdown(cmp, run_dir.name, cmp["previous"]))
+    link = root / LATEST
+    tmp = root / f".{LATEST}.tmp"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(run_dir.name)
+    os.replace(tmp, link)
+    prune(root, keep)
+    return cmp
+
+
+def prune(root, keep):
+    """Job directories of all but the newest `keep` nightly runs go; the
+    run-level files stay."""
+    runs = nightly_runs(root)
+    for old in runs[:max(0, len(runs) - keep)]:
+        jobs = old / "jobs"
+        if jobs.is_dir():
+            shutil.rmtree(jobs)
+            atomic_write(old / "PRUNED", "job directories removed by the nightly's retention; "
+                         "results.json, summary.md and metadata.json are complete\n")
