@@ -65,9 +65,10 @@ TEST_CONFIG ?= selftests/arm64/bbml2/config
 FRAGMENTS_qemu := configs/qemu.config $(TEST_CONFIG)
 FRAGMENTS_debug := $(FRAGMENTS_qemu) configs/debug.config
 FRAGMENTS_bench := $(FRAGMENTS_qemu) configs/bench.config
+FRAGMENTS_board := configs/qemu.config configs/board.config $(TEST_CONFIG)
 FRAGMENTS = $(FRAGMENTS_$(1))
 ifeq ($(FRAGMENTS_$(CONFIG)),)
-$(error CONFIG=$(CONFIG) is not a kernel config; use qemu, debug or bench)
+$(error CONFIG=$(CONFIG) is not a kernel config; use qemu, debug, bench or board)
 endif
 
 KOUT = $(BUILD)/kernel-$(1)
@@ -95,7 +96,21 @@ $(call KIMAGE,$(1)): $(call KOUT,$(1))/.config $(KSRC_STAMP)
 .PHONY: kernel-$(1)
 kernel-$(1): $(call KIMAGE,$(1))
 endef
-$(foreach c,qemu debug bench,$(eval $(call kernel_rules,$(c))))
+$(foreach c,qemu debug bench board,$(eval $(call kernel_rules,$(c))))
+
+# dtbs (CONFIG=board): the device trees the inventory's boards of CONFIG
+# boot (configs/boards.yaml uboot.dtb) that the kernel tree has; lab/run.py
+# publish copies them into the artifacts. A virtual board's dtb is QEMU's own.
+CONFIG_DTBS = $(shell $(PY) -c 'import sys; sys.path.insert(0, "lab"); \
+	from bbml2lab import config; from pathlib import Path; \
+	b = config.load_boards("configs/boards.yaml").values(); \
+	print(" ".join(sorted({x["uboot"]["dtb"] for x in b if x["kind"] == "u-boot" \
+	and x["kernel_config"] == "$(CONFIG)" and x.get("uboot", {}).get("dtb") \
+	and Path("$(KSRC)/arch/arm64/boot/dts", x["uboot"]["dtb"]).with_suffix(".dts").is_file()})))')
+
+.PHONY: dtbs
+dtbs: $(call KOUT,$(CONFIG))/.config
+	$(MAKE) -C $(KSRC) O=$(call KOUT,$(CONFIG)) $(KMAKE_ARGS) -j$(JOBS) $(CONFIG_DTBS)
 
 .PHONY: kernel
 kernel: kernel-$(CONFIG)
@@ -238,7 +253,34 @@ unit: $(DEPS_STAMP)
 .PHONY: check
 check: $(call KIMAGE,qemu) $(call KIMAGE,debug) rootfs-qemu rootfs-debug
 	$(PY) -m pytest -q lab/tests bench/tests --junitxml=$(UNIT_JUNIT) || true
+	$(LAB_E2E_CHECK) --junit $(UNIT_JUNIT) --merge $(UNIT_JUNIT) || true
 	$(LAB) --plan check --tag check --unit-junit $(UNIT_JUNIT) $(OVERRIDES)
+
+# --- the local LAVA lab (lab/local/; lab/README.md "Local lab") ------------
+
+# lab-up/lab-down: PostgreSQL, lava-server on 127.0.0.1, scheduler, worker,
+# tftpd, artifact server, console bridges, the virtual boards registered.
+# lab-check: make check's short e2e through that server (4 server jobs at
+# most, overall deadline), folded into the check's count; lab-e2e: the
+# nightly on the virtual boards, twice (the second night compares).
+LAB_E2E_CHECK = $(SUDO) $(PY) lab/local/e2e.py check --up --results $(RESULTS)
+
+.PHONY: lab-up lab-down lab-publish lab-check lab-e2e
+lab-up: | $(DEPS_STAMP)
+	$(SUDO) lab/local/up.sh
+
+lab-down:
+	$(SUDO) lab/local/down.sh
+
+lab-publish: $(call KIMAGE,qemu) rootfs-qemu
+	$(PY) lab/run.py publish --config qemu
+
+lab-check: $(call KIMAGE,qemu) rootfs-qemu | $(DEPS_STAMP)
+	$(LAB_E2E_CHECK) --junit $(BUILD)/lab-check-junit.xml
+
+lab-e2e: $(call KIMAGE,qemu) rootfs-qemu | $(DEPS_STAMP)
+	$(SUDO) $(PY) lab/local/e2e.py nightly --up --nights 2 --results $(RESULTS) \
+		--junit $(BUILD)/lab-e2e-junit.xml
 
 # --- the series itself ------------------------------------------------------
 

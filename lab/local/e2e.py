@@ -261,6 +261,23 @@ def cmd_nightly(args, env):
     return c
 
 
+def lab_up(c):
+    """lab/local/up.sh (idempotent), as one check with its wall time."""
+    t0 = time.monotonic()
+    log = REPO / "build/lab/up.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as f:
+        try:
+            rc = subprocess.run([str(REPO / "lab/local/up.sh")], stdout=f, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, timeout=900).returncode
+        except subprocess.TimeoutExpired:
+            rc = None
+    wall = time.monotonic() - t0
+    tail = log.read_text().strip().splitlines()[-1:] if log.is_file() else []
+    print(f"e2e: lab-up {wall:.1f} s", flush=True)
+    return c.check("lab_up", rc == 0, f"exit {rc} in {wall:.0f} s ({log}): {' '.join(tail)}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="e2e.py", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -268,23 +285,26 @@ def main(argv=None):
     p.add_argument("--junit", required=True)
     p.add_argument("--merge", help="append the checks to this JUnit file's suites")
     p.add_argument("--deadline", type=float, default=12, help="minutes (%(default)s)")
+    p.add_argument("--up", action="store_true", help="run lab/local/up.sh first")
     n = sub.add_parser("nightly")
     n.add_argument("--nights", type=int, default=2)
     n.add_argument("--deadline", type=float, default=25, help="minutes per night (%(default)s)")
     n.add_argument("--junit")
+    n.add_argument("--up", action="store_true", help="run lab/local/up.sh first")
     for q in (p, n):
         q.add_argument("--results", default=REPO / "results")
     args = ap.parse_args(argv)
-    env = lab_env()
     suite = "lab-e2e" if args.cmd == "check" else "lab-e2e-nightly"
+    c = Checks(suite)
+    env = None
     if os.geteuid() != 0:
-        c = Checks(suite)
         c.skip("local_lab", "needs root (lava-server, lava-worker, tftpd): run as root")
-    elif env is None or "LAVA_URI" not in env:
-        c = Checks(suite)
+    elif args.up and not lab_up(c):
+        pass
+    elif (env := lab_env()) is None or "LAVA_URI" not in env:
         c.check("local_lab", False, "build/lab/env missing: make lab-up failed or did not run")
-    else:
-        c = cmd_check(args, env) if args.cmd == "check" else cmd_nightly(args, env)
+    if env:
+        c.cases += (cmd_check(args, env) if args.cmd == "check" else cmd_nightly(args, env)).cases
     if args.junit:
         c.write(args.junit, getattr(args, "merge", None))
     return 0 if c.ok else 1
