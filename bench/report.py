@@ -418,9 +418,11 @@ def _verdict(c, alpha):
     if c["kind"] != "test":
         what = {"aa": "A/A control", "identical": "identical page tables",
                 "control": "control metric"}[c["kind"]]
+        weak = (f" (but {c['baseline_boots']}+{c['boots']} boots cannot reach p < {alpha:g})"
+                if c["min_p"] > alpha else "")
         return f"{what}: " + ("DIFFERS (noise or setup: distrust this report)"
                               if differs and c["kind"] != "control" else
-                              "differs" if differs else "no difference")
+                              "differs" if differs else "no difference" + weak)
     if c["min_p"] > alpha:
         return f"untestable: {c['baseline_boots']}+{c['boots']} boots allow p >= {c['min_p']:.2f}"
     if differs:

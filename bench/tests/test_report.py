@@ -339,7 +339,7 @@ def test_aa_control_present_and_unmarked(tmp_path):
     assert aa["baseline_median"] == 100 and aa["median"] == 130
     assert aa["min_p"] == pytest.approx(0.1) and aa["p_mwu"] == pytest.approx(0.1)
     assert not aa["significant"] and not aa["significant_holm"]
-    assert aa["verdict"] == "A/A control: no difference"
+    assert aa["verdict"] == "A/A control: no difference (but 3+3 boots cannot reach p < 0.05)"
     md = report.render_md(ds, an, "t", [])
     row = next(line for line in md.splitlines() if line.startswith("| off A/A"))
     assert "*" not in row.split("|")[2]
