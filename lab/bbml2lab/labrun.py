@@ -146,6 +146,21 @@ def _results_list(text):
     return out
 
 
+def server_job(renderer, spec, board, base, manifest, queue_hours=None, provenance=None):
+    """(validated job dict, {label: url}) of one job for a server: http
+    artifact URLs under `base`, each pinned to the manifest's sha256."""
+    files = artcheck.job_files(spec, board)
+    urls = {label: artcheck.url(base, path) for label, path in files.items()}
+    sha = {label: (manifest["files"].get(path) or {}).get("sha256") for label, path in files.items()}
+    missing = [files[k] for k, v in sha.items() if v is None]
+    if missing:
+        raise LabError(f"not in the artifact manifest: {', '.join(missing)}")
+    job, _ = renderer.job(spec, board, urls["kernel"], urls["ramdisk"], urls.get("dtb"),
+                          sha256=sha, queue_hours=queue_hours, provenance=provenance)
+    render.validate_job(job, where=f"job {spec.name}")
+    return job, urls
+
+
 class LabJob:
     """One job of a lab run: its definition, its attempts, its directory."""
 
@@ -255,18 +270,9 @@ class LabSession(Session):
             board = boards[spec.board]
             job = LabJob(spec, board, new_job_dir(self.run_dir, spec.name))
             self.lab_jobs.append(job)
-            files = artcheck.job_files(spec, board)
-            job.urls = {label: artcheck.url(self.base, path) for label, path in files.items()}
-            sha = {label: (self.manifest["files"].get(path) or {}).get("sha256")
-                   for label, path in files.items()}
             try:
-                missing = [files[k] for k, v in sha.items() if v is None]
-                if missing:
-                    raise LabError(f"not in the artifact manifest: {', '.join(missing)}")
-                definition, _ = renderer.job(spec, board, job.urls["kernel"], job.urls["ramdisk"],
-                                             job.urls.get("dtb"), sha256=sha,
-                                             queue_hours=queue_hours, provenance=provenance)
-                render.validate_job(definition, where=f"job {spec.name}")
+                definition, job.urls = server_job(renderer, spec, board, self.base,
+                                                  self.manifest, queue_hours, provenance)
                 job.definition = render.dump(definition)
                 atomic_write(job.dir / "job.yaml", job.definition)
             except LabError as e:
