@@ -148,7 +148,7 @@ $(BUILD)/rootfs-$(1).cpio.gz: $(wildcard lab/rootfs/* lab/rootfs/suites/*) $(SMO
 .PHONY: rootfs-$(1)
 rootfs-$(1): $(BUILD)/rootfs-$(1).cpio.gz
 endef
-$(foreach c,qemu debug bench,$(eval $(call guest_rules,$(c))))
+$(foreach c,qemu debug bench board,$(eval $(call guest_rules,$(c))))
 
 .PHONY: rootfs
 rootfs: rootfs-$(CONFIG)
