@@ -181,6 +181,15 @@ def cmd_check(args, env):
     if rc is None or not run_dir or not run_dir.is_dir():
         c.check("lab_run_results", False, "no results directory")
         return c
+    server_jobs = evaluate_check(c, run_dir, rc, left, manifest, board)
+    total = time.monotonic() - t0
+    print(f"e2e: lab-check wall {wall:.1f} s ({server_jobs} server jobs, "
+          f"{wall / max(server_jobs, 1):.1f} s per job), total {total:.1f} s", flush=True)
+    return c
+
+
+def evaluate_check(c, run_dir, rc, left, manifest, board):
+    """The lab-check plan's outcomes in run_dir; returns the server job count."""
     c.check("lab_run_exit_1", rc == 1, f"exit {rc} (the crash job is a failure)")
     c.check("fault_consumed", left is None, f"fault file left: {left!r}")
     smoke, crash, faulty = (job_dirs(run_dir, p) for p in ("lab-smoke", "lab-crash",
@@ -222,10 +231,7 @@ def cmd_check(args, env):
                 f"failures {fails}")
     c.check("at_most_four_server_jobs", server_jobs <= 4, f"{server_jobs} server job(s)")
     check_shape(c, run_dir, manifest)
-    total = time.monotonic() - t0
-    print(f"e2e: lab-check wall {wall:.1f} s ({server_jobs} server jobs, "
-          f"{wall / max(server_jobs, 1):.1f} s per job), total {total:.1f} s", flush=True)
-    return c
+    return server_jobs
 
 
 def cmd_nightly(args, env):

@@ -1,0 +1,130 @@
+"""lab/local/e2e.py: the checks of the lab-check plan's outcomes, on synthetic
+run directories shaped like `lab/run.py lab` writes them, and the JUnit merge
+that folds them into make check's count."""
+import importlib.util
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("e2e", REPO / "lab/local/e2e.py")
+e2e = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(e2e)
+
+BOARD = "vboard-uniform-01"
+SHA = {"qemu/Image": "a" * 64, "qemu/initramfs.cpio.gz": "b" * 64,
+       "qemu/dtbs/qemu/virt-4c-2048m.dtb": "c" * 64}
+MANIFEST = {**{k: {"sha256": v, "size": 1} for k, v in SHA.items()},
+            "qemu/config": {"sha256": "d" * 64, "size": 1}, "git_revision": "x"}
+
+
+def attempt(n, health="Complete", error_type=None, error_msg=None, boot=True, device=BOARD):
+    return {"n": n, "job_id": str(n), "health": health, "device": device,
+            "error_type": error_type, "error_msg": error_msg, "boot_marker": boot}
+
+
+def write_job(run, name, results, attempts, sha=SHA):
+    job = run / "jobs" / name
+    job.mkdir(parents=True)
+    for a in attempts:
+        (job / f"attempt-{a['n']}").mkdir()
+    (job / "results.json").write_text(json.dumps(results))
+    (job / "lab.json").write_text(json.dumps({"attempts": attempts}))
+    (job / "metadata.json").write_text(json.dumps({"status": "complete",
+                                                   "spec": {"board": BOARD}}))
+    (job / "job.yaml").write_text("".join(f"      sha256sum: {v}\n" for v in sha.values()))
+    for f in ("junit.xml", "console.log"):
+        (job / f).write_text("")
+
+
+def res(name, result="pass", detail=None):
+    return {"name": name, "result": result, "detail": detail}
+
+
+@pytest.fixture
+def run(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    for f in ("metadata.json", "results.json", "junit.xml", "summary.md"):
+        (run / f).write_text("")
+    write_job(run, "lab-smoke-none-4c-2048m",
+              [res("smoke.boot"), res("smoke.kernel.mode_matches_board")], [attempt(1)])
+    write_job(run, "lab-crash-none-4c-2048m",
+              [res("lab-cut.boot"), res("lab-cut.kernel.no_splat", "fail",
+                                        "[ 1.0] Kernel panic - not syncing: sysrq")],
+              [attempt(1, "Incomplete", "Infrastructure", "Connection closed")])
+    write_job(run, "lab-infra-fault-none-4c-2048m", [res("smoke.boot")],
+              [attempt(1, "Incomplete", "Infrastructure",
+                       "Unable to reboot: 'labpower reset vboard-uniform-01' failed", boot=False),
+               attempt(2)])
+    return run
+
+
+def failed(run, rc=1, left=None):
+    c = e2e.Checks("lab-e2e")
+    n = e2e.evaluate_check(c, run, rc, left, MANIFEST, BOARD)
+    return n, [name for name, ok, _ in c.cases if ok is False]
+
+
+def test_a_good_run_passes_every_check(run):
+    assert failed(run) == (4, [])
+
+
+def test_a_retried_crash_fails(run):
+    job = run / "jobs/lab-crash-none-4c-2048m"
+    (job / "lab.json").write_text(json.dumps({"attempts": [
+        attempt(1, "Incomplete", "Infrastructure", "Connection closed"), attempt(2)]}))
+    n, bad = failed(run)
+    assert "crash.not_retried" in bad and n == 5 and "at_most_four_server_jobs" in bad
+
+
+def test_a_job_on_the_wrong_board_fails(run):
+    job = run / "jobs/lab-smoke-none-4c-2048m"
+    (job / "lab.json").write_text(json.dumps({"attempts": [attempt(1, device="vboard-none-01")]}))
+    assert failed(run)[1] == [f"smoke.ran_on_{BOARD}"]
+
+
+def test_an_unpinned_artifact_fails(run):
+    job = run / "jobs/lab-smoke-none-4c-2048m"
+    (job / "job.yaml").write_text(f"      sha256sum: {SHA['qemu/Image']}\n")
+    assert failed(run)[1] == ["lab-smoke-none-4c-2048m.artifacts_pinned"]
+
+
+def test_a_fault_that_was_not_retried_fails(run):
+    job = run / "jobs/lab-infra-fault-none-4c-2048m"
+    (job / "lab.json").write_text(json.dumps({"attempts": [
+        attempt(1, "Incomplete", "Infrastructure", "Unable to reboot: reset", boot=False)]}))
+    bad = failed(run)[1]
+    assert "infra_fault.retried_once" in bad and "infra_fault.second_attempt_passed" in bad
+
+
+def test_exit_code_and_leftover_fault_are_checked(run):
+    assert failed(run, rc=0, left="0 1")[1] == ["lab_run_exit_1", "fault_consumed"]
+
+
+def test_junit_merge_appends_a_suite(tmp_path):
+    unit = tmp_path / "unit.xml"
+    unit.write_text('<testsuites><testsuite name="pytest" tests="1">'
+                    '<testcase classname="t" name="a"/></testsuite></testsuites>')
+    c = e2e.Checks("lab-e2e")
+    c.check("one", True)
+    c.check("two", False, "why")
+    c.skip("three", "no root")
+    c.write(unit, merge=unit)
+    root = ET.parse(unit).getroot()
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert set(suites) == {"pytest", "lab-e2e"}
+    cases = suites["lab-e2e"].findall("testcase")
+    assert [x.get("name") for x in cases] == ["one", "two", "three"]
+    assert cases[1].find("failure").get("message") == "why"
+    assert cases[2].find("skipped").get("message") == "no root"
+    assert not c.ok
+
+
+def test_lab_env_is_read(tmp_path):
+    env = tmp_path / "env"
+    env.write_text("# comment\nLAVA_URI=http://127.0.0.1:8000/RPC2\nLAB_ART_PORT=8090\n")
+    assert e2e.lab_env(env) == {"LAVA_URI": "http://127.0.0.1:8000/RPC2", "LAB_ART_PORT": "8090"}
+    assert e2e.lab_env(tmp_path / "missing") is None
