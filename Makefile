@@ -248,11 +248,11 @@ UNIT_JUNIT := $(BUILD)/unit-junit.xml
 
 .PHONY: unit
 unit: $(DEPS_STAMP)
-	$(PY) -m pytest -q lab/tests bench/tests --junitxml=$(UNIT_JUNIT)
+	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests --junitxml=$(UNIT_JUNIT)
 
 .PHONY: check
-check: $(call KIMAGE,qemu) $(call KIMAGE,debug) rootfs-qemu rootfs-debug
-	$(PY) -m pytest -q lab/tests bench/tests --junitxml=$(UNIT_JUNIT) || true
+check: $(call KIMAGE,qemu) $(call KIMAGE,debug) rootfs-qemu rootfs-debug $(EL2SHIM)
+	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests --junitxml=$(UNIT_JUNIT) || true
 	$(LAB_E2E_CHECK) --junit $(UNIT_JUNIT) --merge $(UNIT_JUNIT) || true
 	$(LAB) --plan check --tag check --unit-junit $(UNIT_JUNIT) $(OVERRIDES)
 

@@ -18,7 +18,7 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import (LabError, console, health, ktap, lavalog, lavarun, linmap, metadata, modecheck,
+from . import (LabError, console, cpus, health, ktap, lavalog, lavarun, linmap, metadata, modecheck,
                render, report)
 from .fsutil import atomic_write, atomic_write_json
 
@@ -31,6 +31,19 @@ class Artifacts:
     kernel: Path
     initrd: Path
     config_file: Path = None
+    shim: Path = None           # el2shim boards: the EL2 program (default: the build's)
+
+
+def shim_for(board, art, repo):
+    """The el2shim binary an el2shim board boots in front of the kernel, or
+    None for other boards; LabError if it is not built."""
+    if not board.get("qemu", {}).get("el2shim"):
+        return None
+    shim = Path(art.shim or Path(repo) / "build/el2shim/el2shim.bin")
+    if not shim.is_file():
+        raise LabError(f"el2shim not found: {shim} (the board runs QEMU at EL2 under it; "
+                       "build it with `make el2shim`)")
+    return shim
 
 
 def evaluate(log_text, suite, expect=None):
@@ -59,8 +72,15 @@ def evaluate(log_text, suite, expect=None):
 
 
 def expectation(spec, board, cmdline):
-    """What the mission check expects of this job on this board."""
-    return {"board": spec.board, "bbml2": board["bbml2"], "mode": spec.mode, "cmdline": cmdline}
+    """What the mission check expects of this job on this board. With
+    maxcpus=N only the first N CPUs take part in the boot-time decision (a
+    later CPU without BBML2 is refused, not repainted for), so the class is
+    that of those CPUs."""
+    bbml2 = board["bbml2"]
+    for arg in str(cmdline).split():
+        if arg.startswith("maxcpus=") and arg[8:].isdigit() and int(arg[8:]) >= 1:
+            bbml2 = cpus.implied_bbml2(cpus.expand(board["cpus"], spec.cpus)[:int(arg[8:])])
+    return {"board": spec.board, "bbml2": bbml2, "mode": spec.mode, "cmdline": cmdline}
 
 
 def _check_artifacts(art):
@@ -81,8 +101,12 @@ def run_job(spec, board, art, job_dir, renderer, run_tag, repo):
     try:
         meta["kernel"] = metadata.kernel_facts(art.kernel, art.initrd, spec.config, art.config_file)
         _check_artifacts(art)
+        shim = shim_for(board, art, repo)
+        if shim:
+            meta["el2shim"] = {"path": str(shim), "sha256": metadata.sha256(shim)}
         job, cmdline = renderer.job(spec, board, Path(art.kernel).resolve().as_uri(),
-                                    Path(art.initrd).resolve().as_uri())
+                                    Path(art.initrd).resolve().as_uri(),
+                                    shim_url=shim.resolve().as_uri() if shim else None)
         meta["cmdline"] = cmdline
         render.validate_job(job, where=f"job {spec.name}")
         atomic_write(job_dir / "job.yaml", render.dump(job))

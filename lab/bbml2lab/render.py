@@ -61,11 +61,14 @@ class Renderer:
         return data
 
     def job(self, spec, board, kernel_url, initrd_url, dtb_url=None, sha256=None,
-            queue_hours=None, provenance=None):
+            queue_hours=None, provenance=None, shim_url=None):
         """The job dict for spec on board (artifact URLs already resolved).
-        sha256: {"kernel", "ramdisk", "dtb"} hashes to pin (server jobs);
-        queue_hours: a queue timeout; provenance: extra metadata (git
-        revision, kernel version) as {key: text}."""
+        sha256: {"kernel", "ramdisk", "dtb", "shim"} hashes to pin (server
+        jobs); queue_hours: a queue timeout; provenance: extra metadata (git
+        revision, kernel version) as {key: text}; shim_url: el2shim, which
+        an el2shim board boots as QEMU's -kernel with the Image beside it."""
+        if board.get("qemu", {}).get("el2shim") and not shim_url:
+            raise LabError(f"board {spec.board} boots under el2shim: no el2shim URL given")
         console = f"console={board['console']['device']},{board['console']['baud']}"
         cmdline = f"{console} {BASE_CMDLINE} {spec.kernel_args}"
         if board["kind"] == "qemu":
@@ -90,6 +93,7 @@ class Renderer:
                          "bbml2lab.cmdline": cmdline},
             "suite": spec.suite, "cmdline": cmdline, "kernel_url": kernel_url,
             "initrd_url": initrd_url, "dtb_url": dtb_url, "sha256": dict(sha256 or {}),
+            "shim_url": shim_url, "shim_kernel_addr": EL2SHIM_KERNEL_ADDR,
             "queue_hours": queue_hours, **timeouts(spec, board),
         }
         for key, value in (provenance or {}).items():
@@ -133,6 +137,9 @@ class Renderer:
 
 # Deploy/boot template per board kind: a virtual u-boot board boots exactly
 # like a physical one.
+# Where el2shim expects the kernel Image (SHIM_KERNEL_ADDR, lab/el2shim/shim.h).
+EL2SHIM_KERNEL_ADDR = "0x40400000"
+
 DEPLOY = {"qemu": "qemu", "qemu-uboot": "u-boot", "u-boot": "u-boot", "uefi-grub": "grub"}
 
 

@@ -131,8 +131,10 @@ def test_board_facts_and_mode_sets(files):
     # every nightly job runs on a virtual board in that board's mode set
     nightly = m.expand("nightly")
     assert {(s.board, s.mode) for s in nightly if s.suite == "kselftest"} == {
-        (b, mode) for b in ("vboard-uniform-01", "vboard-none-01")
+        (b, mode) for b in ("vboard-uniform-01", "vboard-none-01", "qemu-mixed-01")
         for mode in m.boards[b]["modes"]}
+    late, = [s for s in nightly if s.suite == "late-cpu"]
+    assert late.board == "qemu-late-01" and "maxcpus=1" in late.kernel_args.split()
     assert [c["midr"] for c in config.board_cpus(m.boards["qemu-virt"], 3)] == ["0x000f0510"] * 3
 
 
@@ -193,7 +195,7 @@ def test_override_errors(files, overrides, message):
 
 def test_unknown_plan_and_int_lists(files):
     with pytest.raises(LabError, match=r"unknown plan 'weekly' \(known: smoke, main, kselftest, check, bench, "
-                       r"nightly, lab-check, nightly-hardware\)"):
+                       r"bench-sweep, nightly, lab-check, nightly-hardware\)"):
         config.load(*files).expand("weekly")
     assert config.parse_int_list("2048,8192", "--mem") == [2048, 8192]
     with pytest.raises(LabError, match=r"--mem: expected comma-separated integers"):

@@ -55,7 +55,7 @@ def worker(tmp_path, monkeypatch):
     monkeypatch.setattr(lava_job, "DISPATCHER_DOWNLOAD_DIR", str(tmp_path / "dispatcher"))
     art = tmp_path / "art"
     art.mkdir()
-    for name in ("Image", "initramfs.cpio.gz", "board.dtb"):
+    for name in ("Image", "initramfs.cpio.gz", "board.dtb", "el2shim.bin"):
         (art / name).write_bytes(b"\0" * 64)
     return art
 
@@ -65,8 +65,9 @@ def _job_and_device(name, art, mode=None):
     spec = MATRIX.expand_entries([{"name": "smoke", "suite": "smoke"}],
                                  {"board": name, "modes": [mode or board["modes"][0]]})[0]
     dtb = (art / "board.dtb").as_uri() if board.get("uboot", {}).get("dtb") else None
+    shim = (art / "el2shim.bin").as_uri() if board.get("qemu", {}).get("el2shim") else None
     job, _ = render.Renderer().job(spec, board, (art / "Image").as_uri(),
-                                   (art / "initramfs.cpio.gz").as_uri(), dtb)
+                                   (art / "initramfs.cpio.gz").as_uri(), dtb, shim_url=shim)
     render.validate_job(job, where=name)
     text = devices.render(name, board, "/opt/bbml2-lab/labpower", "/opt/bbml2-lab/labpower.conf")
     device = yaml.safe_load(devices.device_yaml(text, LAVA_TYPES, job.get("context")))

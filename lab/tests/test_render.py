@@ -38,6 +38,25 @@ def test_qemu_job_is_valid_and_carries_job_values(matrix, spec):
                                           "bbml2-lab: suite smoke end|Kernel panic - not syncing")
 
 
+def test_el2shim_job_boots_the_shim_with_the_image_beside_it(matrix):
+    board = matrix.boards["qemu-mixed-01"]
+    spec, = matrix.expand("smoke", {"board": "qemu-mixed-01"})
+    with pytest.raises(LabError, match=r"board qemu-mixed-01 boots under el2shim: no el2shim URL"):
+        render.Renderer().job(spec, board, "file:///a/Image", "file:///a/initrd.cpio.gz")
+    job, cmdline = render.Renderer().job(spec, board, "file:///a/Image", "file:///a/initrd.cpio.gz",
+                                         shim_url="file:///a/el2shim.bin",
+                                         sha256={"shim": "ab" * 32, "kernel": "cd" * 32})
+    render.validate_job(job)
+    images = job["actions"][0]["deploy"]["images"]
+    assert images["kernel"]["url"] == "file:///a/el2shim.bin"
+    assert images["kernel"]["sha256sum"] == "ab" * 32
+    assert images["kernel"]["image_arg"] == f'-kernel {{kernel}} -append "{cmdline}"'
+    assert "el2shim.cpus=0x410fd823,3*0x410fd810" in cmdline.split()
+    assert images["image"] == {"image_arg": "-device loader,file={image},addr=0x40400000,force-raw=on",
+                               "url": "file:///a/Image", "sha256sum": "cd" * 32}
+    assert job["context"]["machine"] == "virt,virtualization=on,gic-version=3"
+
+
 def test_monitor_pattern_takes_top_level_lines_only(matrix, spec):
     job, _ = render.Renderer().job(spec, matrix.boards["qemu-virt"], "file:///a", "file:///b")
     pattern = re.compile(job["actions"][2]["test"]["monitors"][0]["pattern"])
