@@ -96,22 +96,29 @@ def build_and_publish(configs, repo, say, build=True, publish=True, make="make")
 
 
 def nightly_runs(root):
-    """Nightly run dirs under root, oldest first (names start with the UTC time)."""
+    """Nightly run dirs under root, oldest first."""
     root = Path(root)
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir()
-                  if p.is_dir() and not p.is_symlink() and f"-{TAG}" in p.name
-                  and (p / "metadata.json").is_file())
+    runs = [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
+            and f"-{TAG}" in p.name and (p / "metadata.json").is_file()]
+    # names start with the UTC second; two runs in one second sort by age
+    return sorted(runs, key=lambda p: (p.name[:16], (p / "metadata.json").stat().st_mtime_ns))
 
 
 def finish_night(run_dir, root, keep, history=5):
     """Compare with the previous night, point latest-nightly here, prune.
     Returns the comparison dict."""
     run_dir, root = Path(run_dir), Path(root)
-    runs = [r for r in nightly_runs(root) if r.name < run_dir.name]
-    previous = next((r for r in reversed(runs) if compare.load(r) is not None), None)
-    older = [compare.load(r) for r in runs if r != previous][-history:]
+    link = root / LATEST
+    runs = [r for r in nightly_runs(root) if r.name != run_dir.name]
+    previous = None
+    if link.is_symlink() and (root / os.readlink(link)).resolve() != run_dir.resolve():
+        previous = root / os.readlink(link)          # the night before, as last recorded
+    if previous is None or compare.load(previous) is None:
+        previous = next((r for r in reversed(runs) if compare.load(r) is not None), None)
+    runs = [r for r in runs if previous is None or r.name != previous.name]
+    older = [compare.load(r) for r in runs][-history:]
     meta = json.loads((run_dir / "metadata.json").read_text())
     retried = {j["name"] for j in meta.get("jobs", []) if (j.get("attempts") or 1) > 1}
     cmp = compare.compare(compare.load(run_dir) or [],
@@ -120,7 +127,6 @@ def finish_night(run_dir, root, keep, history=5):
     cmp["current"], cmp["previous"] = run_dir.name, previous.name if previous else None
     atomic_write_json(run_dir / "compare.json", cmp)
     atomic_write(run_dir / "compare.md", compare.markdown(cmp, run_dir.name, cmp["previous"]))
-    link = root / LATEST
     tmp = root / f".{LATEST}.tmp"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()

@@ -122,6 +122,10 @@ def _nightly(tmp_path, fake, url, matrix_path, capsys, monkeypatch):
     return rc, capsys.readouterr()
 
 
+def run_dir_of(out):
+    return Path(next(line for line in out.splitlines() if line.startswith("results: "))[9:])
+
+
 def test_two_nights_through_the_fake_server(tmp_path, lab, capsys, monkeypatch):
     fake, url, matrix_path, _ = lab
     fake.script(A, Script(smoke_log()), Script(infra_log(), health="Incomplete"),
@@ -130,11 +134,11 @@ def test_two_nights_through_the_fake_server(tmp_path, lab, capsys, monkeypatch):
     rc, out = _nightly(tmp_path, fake, url, matrix_path, capsys, monkeypatch)
     assert rc == 0, out.out + out.err
     assert "against no previous night" in out.out
-    first = sorted((tmp_path / "results").glob("*-nightly-*"))[0]
+    first = run_dir_of(out.out)
     rc, out = _nightly(tmp_path, fake, url, matrix_path, capsys, monkeypatch)
     assert rc == 1
-    nights = sorted((tmp_path / "results").glob("*-nightly-*"))
-    assert len(nights) == 2
+    nights = [first, run_dir_of(out.out)]
+    assert sorted(nights) == sorted((tmp_path / "results").glob("*-nightly-*"))
     cmp = json.loads((nights[1] / "compare.json").read_text())
     assert cmp["previous"] == first.name
     assert len(fake.submitted(A)) == 4                   # 1 + (1 + 2 resubmissions)
