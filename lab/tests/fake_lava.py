@@ -106,7 +106,7 @@ class FakeLava:
     def __init__(self, username="lab-admin", token="tok-9f8e7d6c5b4a-secret"):
         self.username, self.token = username, token
         self.auth_header = "Basic " + base64.b64encode(f"{username}:{token}".encode()).decode()
-        self.scripts, self.jobs, self.calls = {}, {}, []
+        self.scripts, self.jobs, self.calls, self.called = {}, {}, [], {}
         self.next_id = 100
         self.user = None
         self.http_error = None
@@ -137,6 +137,11 @@ class FakeLava:
 
     def record(self, method, *args):
         self.calls.append((method, args))
+        self.called.setdefault(method, threading.Event()).set()
+
+    def wait_for(self, method, timeout=60):
+        """Block until `method` has been called (no sleeping)."""
+        return self.called.setdefault(method, threading.Event()).wait(timeout)
 
     def _recorded(self, name, fn):
         @functools.wraps(fn)

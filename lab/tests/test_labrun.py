@@ -436,3 +436,33 @@ def test_real_server_log_and_results(tmp_path):
     assert labels == ["dtb", "kernel", "ramdisk"]
     # a monitor result LAVA has but we do not is a disagreement
     assert labrun.cross_check(results[:3], lava, "smoke")["result"] == "fail"
+
+
+def test_sigterm_to_the_runner_process_cancels_its_jobs(tmp_path, lab):
+    """The real signal path: `run.py lab` in its own process, SIGTERM once it
+    is polling; it cancels what it submitted and records it."""
+    import signal
+    import subprocess
+    import sys
+    fake, url, matrix_path, _ = lab
+    fake.script(A, Script(smoke_log(), states=("Running",)))
+    fake.script(B, Script(smoke_log(), states=("Running",)))
+    env = {**os.environ, "LAVA_URI": fake.uri, "LAVA_USER": fake.username,
+           "LAVA_TOKEN": fake.token}
+    proc = subprocess.Popen([sys.executable, str(LAB / "run.py"), "lab", "--plan", "t",
+                             "--matrix", str(matrix_path), "--artifact-url", url,
+                             "--results", str(tmp_path / "r"), "--poll", "0.2"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert fake.wait_for("scheduler.jobs.show"), "the runner never polled"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, out
+    canceled = sorted(int(a[0]) for m, a in fake.calls if m == "scheduler.jobs.cancel")
+    assert canceled == sorted(i for i, _ in fake.submitted()) and len(canceled) == 2
+    assert "error: terminated (SIGTERM): submitted jobs canceled" in out
+    # each canceled job is an error, and so is the run (its `setup` result)
+    assert out.splitlines()[-1] == "0 passed, 3 failed, 0 skipped (3 errors)"
+    assert fake.token not in out
