@@ -3,7 +3,7 @@
 #
 # make lab-down: stop what lab/local/up.sh started, by the pids it recorded
 # (build/lab/run/pids), newest first: worker, virtual boards, bridges,
-# artifact server, tftpd, scheduler, gunicorn; PostgreSQL only if up.sh
+# artifact server, tftpd, scheduler, publisher, gunicorn; PostgreSQL only if up.sh
 # started it. Registered devices, the database and the secrets stay, so
 # the next lab-up is warm. Idempotent.
 set -eu
@@ -51,6 +51,7 @@ done
 stop artifacts
 stop tftpd
 stop scheduler
+stop publisher
 stop gunicorn
 if [ -f "$RUN/postgres.started" ]; then
 	pg_ctlcluster 15 main stop && say "stopped PostgreSQL 15"

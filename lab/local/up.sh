@@ -28,6 +28,8 @@ LOGS=$RUN/logs
 CONF_DIR=${BBML2LAB_CONF_DIR:-$HOME/.config/bbml2-lab}
 LAVA_PORT=${LAB_LAVA_PORT:-8000}
 ART_PORT=${LAB_ART_PORT:-8090}
+PUB_PORT=${LAB_PUB_PORT:-8001}
+EVENT_PORT=${LAB_EVENT_PORT:-5500}
 WORKER=bbml2-worker
 URL=http://127.0.0.1:$LAVA_PORT
 ETC=/etc/lava-server
@@ -80,12 +82,27 @@ if [ -z "$pg_was_up" ]; then
 fi
 
 # --- lava-server configuration --------------------------------------------------
-# loopback only (lava-publisher, which would bind *:8001, is not started)
-cat >"$ETC/settings.d/50-bbml2-lab.yaml.tmp" <<EOF
+# loopback only. Events on: the scheduler then assigns a submitted job at
+# once instead of at its next 20 s round; the publisher that relays them
+# binds 127.0.0.1 (its defaults are *:8001 and *:5500).
+settings=$ETC/settings.d/50-bbml2-lab.yaml
+cat >"$settings.tmp" <<EOF
 # written by bbml2-lab lab/local/up.sh
 ALLOWED_HOSTS: ["127.0.0.1", "localhost"]
+EVENT_NOTIFICATION: true
+EVENT_SOCKET: "tcp://127.0.0.1:$EVENT_PORT"
 EOF
-mv "$ETC/settings.d/50-bbml2-lab.yaml.tmp" "$ETC/settings.d/50-bbml2-lab.yaml"
+if ! cmp -s "$settings.tmp" "$settings"; then
+	mv "$settings.tmp" "$settings"
+	# running services read their settings when they start
+	for name in worker scheduler publisher; do
+		! alive "$name" || { kill "$(cat "$PIDS/$name.pid")"; rm -f "$PIDS/$name.pid"; }
+	done
+	! alive gunicorn || kill -HUP "$(cat "$PIDS/gunicorn.pid")"
+	say "settings changed: services restarted"
+else
+	rm -f "$settings.tmp"
+fi
 manage migrate --noinput >"$LOGS/migrate.log" 2>&1 || die "migrations failed: see $LOGS/migrate.log"
 
 # --- web/API, scheduler ---------------------------------------------------------
@@ -98,7 +115,10 @@ if ! alive gunicorn; then
 	say "started gunicorn on 127.0.0.1:$LAVA_PORT"
 fi
 wait_http "$URL/api/v0.2/system/version/"
-spawn scheduler lava-server manage lava-scheduler --level INFO --log-file "$LOGS/scheduler.log"
+spawn publisher lava-server manage lava-publisher --host 127.0.0.1 --port "$PUB_PORT" \
+	--level INFO --log-file "$LOGS/publisher.log"
+spawn scheduler lava-server manage lava-scheduler --level INFO --log-file "$LOGS/scheduler.log" \
+	--event-url "tcp://127.0.0.1:$EVENT_PORT"
 
 # --- admin, API token, worker (secrets into CONF_DIR, 0600) --------------------
 BBML2LAB_CONF_DIR=$CONF_DIR BBML2LAB_LAVA_URI=$URL/RPC2 BBML2LAB_WORKER=$WORKER \
@@ -178,6 +198,8 @@ LAB_ARTIFACT_DIR=$LAB/artifacts
 LAB_WORKER=$WORKER
 LAB_LAVA_PORT=$LAVA_PORT
 LAB_ART_PORT=$ART_PORT
+LAB_PUB_PORT=$PUB_PORT
+LAB_EVENT_PORT=$EVENT_PORT
 LAB_RUN_DIR=$RUN
 LAB_PID_DIR=$PIDS
 LAB_LOG_DIR=$LOGS
