@@ -119,7 +119,7 @@ def parser():
     for action in p._actions:             # both have defaults here
         if action.dest in ("plan", "artifact_url"):
             action.required = False
-    p.set_defaults(plan="nightly")
+    p.set_defaults(plan="nightly", queue_hours=4)
     p.add_argument("--lab-env", default=REPO / "build/lab/env",
                    help="lab env file for LAVA_URI / LAB_ARTIFACT_URL (%(default)s)")
     p.add_argument("--keep", type=int, default=14,
