@@ -466,3 +466,45 @@ def test_sigterm_to_the_runner_process_cancels_its_jobs(tmp_path, lab):
     # each canceled job is an error, and so is the run (its `setup` result)
     assert out.splitlines()[-1] == "0 passed, 3 failed, 0 skipped (3 errors)"
     assert fake.token not in out
+
+
+def test_server_error_mapping(lab):
+    fake, _, _, clock = lab
+    srv = server(fake, clock)
+    assert srv.check() == ("2023.01", fake.username)
+    with pytest.raises(lavaserver.PermanentError) as e:
+        srv.show("99999")
+    assert e.value.code == 404 and not e.value.temporary
+    assert str(e.value).endswith("scheduler.jobs.show: fault 404: Job '99999' was not found.")
+    assert clock.slept == []                                   # 4xx: no retry
+    fake.script(A, Script(smoke_log(), http_500=99))
+    (job_id,) = srv.submit(f"job_name: bbml2-lab {A}\n")
+    with pytest.raises(lavaserver.TemporaryError, match=r"HTTP 500"):
+        srv.show(job_id)
+    assert clock.slept == [0.5, 1.0, 2.0]                      # backoff, then give up
+    srv.cancel("99999")                                        # already gone: not an error
+
+
+def test_a_server_that_ignores_the_token_is_refused(lab):
+    fake, _, _, clock = lab
+    fake.ignore_auth = True
+    with pytest.raises(lavaserver.AuthError, match=r"the token of user 'lab-admin' was not "
+                                                   r"accepted"):
+        server(fake, clock).check()
+
+
+def test_a_job_that_vanishes_is_an_error_the_others_go_on(tmp_path, lab):
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), states=("Running",)))
+    fake.script(B, Script(smoke_log()))
+    orig = fake._job
+
+    def vanish(job_id):
+        if fake.jobs[int(job_id)]["name"] == A:
+            raise __import__("xmlrpc.client").client.Fault(404, f"Job '{job_id}' was not found.")
+        return orig(job_id)
+    fake._job = vanish
+    code, s, _ = run(tmp_path, lab)
+    assert code == 2
+    assert job_results(s, A)["smoke.job"]["detail"].endswith("fault 404: Job '101' was not found.")
+    assert job_results(s, B)["smoke.lava.job"]["result"] == "pass"
