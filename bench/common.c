@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -26,7 +27,7 @@
 #include "common.h"
 
 #define LINEAR_MAP_FILE	"/sys/kernel/debug/arm64/linear_map"
-#define MIDR_FILE	"/sys/devices/system/cpu/cpu0/regs/identification/midr_el1"
+#define MIDR_FMT	"/sys/devices/system/cpu/cpu%d/regs/identification/midr_el1"
 #define PMU_DEVICES	"/sys/bus/event_source/devices"
 
 /* ---- small file helpers ------------------------------------------------- */
@@ -228,28 +229,103 @@ static void read_linear_map(struct bench_platform *p)
 	}
 }
 
-void bench_platform_read(struct bench_platform *p, int tcg_opt)
+static bool file_has(const char *path, const char *what, size_t len)
 {
-	char buf[128];
-	struct utsname u;
+	char buf[4096];
+	long n = read_text(path, buf, sizeof(buf));
+	long i;
 
-	memset(p, 0, sizeof(*p));
-	if (read_text(MIDR_FILE, buf, sizeof(buf)) > 0) {
+	/* Device-tree strings are NUL-separated: search every one. */
+	for (i = 0; n > 0 && i + (long)len <= n; i++)
+		if (!memcmp(buf + i, what, len))
+			return true;
+	return false;
+}
+
+static bool dmesg_has(const char *what)
+{
+	int size = klogctl(10, NULL, 0);	/* SYSLOG_ACTION_SIZE_BUFFER */
+	bool found = false;
+	char *buf;
+	int n;
+
+	if (size <= 0 || !(buf = malloc(size + 1)))
+		return false;
+	n = klogctl(3, buf, size);		/* SYSLOG_ACTION_READ_ALL */
+	if (n > 0) {
+		buf[n] = '\0';
+		found = strstr(buf, what) != NULL;
+	}
+	free(buf);
+	return found;
+}
+
+/*
+ * Emulated (QEMU TCG), virtual machine (KVM, Xen) or bare metal, from more
+ * than the MIDR: QEMU's -cpu max has implementer 0, but TCG with a named CPU
+ * model and every KVM guest carry real MIDRs. A QEMU "virt" board
+ * (linux,dummy-virt) or QEMU DMI without hypervisor services is TCG.
+ */
+static void classify(struct bench_platform *p)
+{
+	bool kvm = dmesg_has("KVM: hypervisor services detected");
+	bool xen = !access("/proc/device-tree/hypervisor", F_OK) ||
+		   file_has("/sys/hypervisor/type", "xen", 3);
+	bool dtvirt = file_has("/proc/device-tree/compatible", "linux,dummy-virt", 16);
+	bool dmiqemu = file_has("/sys/class/dmi/id/sys_vendor", "QEMU", 4);
+
+	if (p->have_midr && p->implementer == 0) {
+		p->platform_class = "emulated";
+		snprintf(p->class_why, sizeof(p->class_why),
+			 "MIDR implementer 0 (QEMU TCG -cpu max)");
+	} else if (kvm || xen) {
+		p->platform_class = "virtual machine";
+		snprintf(p->class_why, sizeof(p->class_why), "%s%s",
+			 kvm ? "SMCCC: KVM hypervisor services detected" : "",
+			 xen ? (kvm ? "; Xen hypervisor node" : "Xen hypervisor node") : "");
+	} else if (dtvirt || dmiqemu) {
+		p->platform_class = "emulated";
+		snprintf(p->class_why, sizeof(p->class_why),
+			 "%s without hypervisor services: QEMU TCG with a real MIDR",
+			 dtvirt ? "QEMU virt machine (DT linux,dummy-virt)" : "QEMU DMI vendor");
+	} else {
+		p->platform_class = "bare metal";
+		snprintf(p->class_why, sizeof(p->class_why),
+			 "no emulator or hypervisor sign (MIDR, DT, DMI, SMCCC, Xen)");
+	}
+}
+
+void bench_platform_cpu(struct bench_platform *p, int cpu)
+{
+	char path[96], buf[128];
+
+	snprintf(path, sizeof(path), MIDR_FMT, cpu);
+	if (read_text(path, buf, sizeof(buf)) > 0) {
 		p->have_midr = true;
 		p->midr = strtoull(buf, NULL, 0);
 		p->implementer = (p->midr >> 24) & 0xff;
+		p->midr_cpu = cpu;
 	}
+}
+
+void bench_platform_read(struct bench_platform *p, int tcg_opt)
+{
+	struct utsname u;
+
+	memset(p, 0, sizeof(*p));
+	p->midr_cpu = -1;
+	bench_platform_cpu(p, 0);
+	classify(p);
 	if (tcg_opt == 1) {
 		p->emulated = true;
 		p->emulated_why = "--tcg option";
 	} else if (tcg_opt == 0) {
 		p->emulated_why = "--no-tcg option";
-	} else if (p->have_midr && p->implementer == 0) {
+	} else if (!strcmp(p->platform_class, "emulated")) {
 		p->emulated = true;
-		p->emulated_why = "MIDR implementer 0 (QEMU -cpu max)";
+		p->emulated_why = p->class_why;
 	} else {
-		p->emulated_why = p->have_midr ? "MIDR implementer is not 0" :
-				  "no MIDR in sysfs";
+		p->emulated_why = "not emulated (see class_why)";
 	}
 	p->cpus_online = sysconf(_SC_NPROCESSORS_ONLN);
 	p->cpus_conf = sysconf(_SC_NPROCESSORS_CONF);
@@ -532,8 +608,9 @@ double now_ns(void)
 
 static int choose_cpu(struct bench_run *r)
 {
-	char online[256], pmu[64], cpus[256];
-	int cpu;
+	char online[256];
+	int cpu, c, pick = 0;
+	long best;
 
 	if (r->opts->cpu >= 0) {
 		snprintf(r->cpu_why, sizeof(r->cpu_why), "--cpu");
@@ -544,23 +621,32 @@ static int choose_cpu(struct bench_run *r)
 		snprintf(online, sizeof(online), "0");
 	chomp(online);
 	/*
-	 * The highest online CPU: CPU 0 takes most device interrupts, and on
-	 * big.LITTLE systems the last cluster is usually the big one. Stay
-	 * within the CPUs of the PMU found first.
+	 * The biggest core: the largest cpu_capacity among online CPUs (the
+	 * highest-numbered of equals: CPU 0 takes most device interrupts).
+	 * Without cpu_capacity, the highest online CPU.
 	 */
 	cpu = cpulist_last(online);
-	if (pmu_find(pmu, sizeof(pmu), -1, cpus, sizeof(cpus)) && cpus[0] &&
-	    !cpulist_has(cpus, cpu)) {
-		int c;
+	best = -1;
+	for (c = 0; c <= cpu; c++) {
+		char path[96], buf[32];
+		long capacity;
 
-		for (c = cpu; c >= 0; c--)
-			if (cpulist_has(cpus, c) && cpulist_has(online, c))
-				break;
-		if (c >= 0) {
-			snprintf(r->cpu_why, sizeof(r->cpu_why),
-				 "highest online CPU of %s", pmu);
-			return c;
+		if (!cpulist_has(online, c))
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/cpu_capacity", c);
+		if (read_text(path, buf, sizeof(buf)) <= 0)
+			continue;
+		capacity = strtol(buf, NULL, 10);
+		if (capacity >= best) {
+			best = capacity;
+			pick = c;
 		}
+	}
+	if (best >= 0) {
+		snprintf(r->cpu_why, sizeof(r->cpu_why),
+			 "largest cpu_capacity (%ld) of the online CPUs", best);
+		return pick;
 	}
 	snprintf(r->cpu_why, sizeof(r->cpu_why), "highest online CPU");
 	return cpu < 0 ? 0 : cpu;
@@ -577,6 +663,7 @@ void bench_init(struct bench_run *r, const struct bench_desc *d,
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	bench_platform_read(&r->plat, o->tcg);
 	r->cpu = choose_cpu(r);
+	bench_platform_cpu(&r->plat, r->cpu);
 	CPU_ZERO(&set);
 	CPU_SET(r->cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set))
@@ -817,6 +904,10 @@ static void print_json(struct bench_run *r, const struct bench_desc *d,
 		printf("\"%s\",\"implementer\":%u", midr, p->implementer);
 	else
 		printf("null,\"implementer\":null");
+	printf(",\"midr_cpu\":%d,\"class\":", p->midr_cpu);
+	json_str(stdout, p->platform_class);
+	printf(",\"class_why\":");
+	json_str(stdout, p->class_why);
 	printf(",\"emulated\":%s,\"emulated_why\":", p->emulated ? "true" : "false");
 	json_str(stdout, p->emulated_why);
 	printf(",\"cpus_online\":%ld,\"cpus_conf\":%ld,\"mem_total_kb\":%ld,\"page_size\":%ld,\"release\":",

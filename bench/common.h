@@ -26,7 +26,7 @@
 
 #define BENCH_SCHEMA		"bbml2-bench/1"
 #define BENCH_MAX_SAMPLES	1000
-#define BENCH_MAX_METRICS	4
+#define BENCH_MAX_METRICS	24
 
 /* Exit codes, kselftest style. */
 #define BENCH_EXIT_OK		0
@@ -64,8 +64,12 @@ struct bench_platform {
 	bool have_midr;
 	uint64_t midr;
 	unsigned int implementer;
+	int midr_cpu;		/* the CPU the MIDR is from (the pinned one) */
 	bool emulated;		/* the sizes were cut for an emulator */
 	const char *emulated_why;
+	/* "emulated", "virtual machine" or "bare metal", and the evidence */
+	const char *platform_class;
+	char class_why[192];
 	long cpus_online;
 	long cpus_conf;
 	long mem_total_kb;
@@ -80,6 +84,8 @@ struct bench_platform {
 };
 
 void bench_platform_read(struct bench_platform *p, int tcg_opt);
+/* The MIDR of @cpu (the one the benchmark is pinned to). */
+void bench_platform_cpu(struct bench_platform *p, int cpu);
 
 /* /proc/meminfo field in kB, -1 if absent. */
 long meminfo_kb(const char *field);

@@ -213,6 +213,89 @@ def cover_letter(confs):
 
 
 # --------------------------------------------------------------------------
+# TLB reach (linmap-chase's working-set sweep)
+
+WS = re.compile(r"^ws_(\d+)([kmg])$")
+
+
+def ws_kib(metric):
+    m = WS.match(metric)
+    return int(m.group(1)) * {"k": 1, "m": 1024, "g": 1 << 20}[m.group(2)] if m else None
+
+
+def tlb_reach(confs):
+    """Per configuration and mode: [(KiB, ns/load median of boots,
+    dtlb_walk/load median or None)] from linmap-chase."""
+    out = {}
+    for key, sub in confs.items():
+        per = {}
+        for r in sub["records"]:
+            kib = ws_kib(r["metric"]) if r["bench"] == "linmap-chase" else None
+            if kib is None:
+                continue
+            d = per.setdefault((r["mode"], kib), {})
+            d.setdefault(r["boot"], []).append((r["ns_per_op"], r["per_op"].get("dtlb_walk")))
+        for (mode, kib), boots in sorted(per.items()):
+            ns = benchstats.median([benchstats.median([v[0] for v in b]) for b in boots.values()])
+            walks = [v[1] for b in boots.values() for v in b if v[1] is not None]
+            out.setdefault(key, {}).setdefault(mode, []).append(
+                (kib, ns, benchstats.median(walks) if walks else None, len(boots)))
+    return out
+
+
+def plot_tlb(reach, out, plt):
+    files = {}
+    for i, (key, modes) in enumerate(reach.items()):
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        for mode, pts in sorted(modes.items(), key=lambda t: report.mode_sort_key(t[0])):
+            ax.plot([p[0] / 1024 for p in pts], [p[1] for p in pts], "o-", label=mode)
+        ax.set_xscale("log", base=2)
+        ax.set(xlabel="working set (MiB, one line per 4K page)", ylabel="ns per load",
+               title=f"linear-map pointer chase: {key[0]}, {key[2]} MiB RAM, {key[3]}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        name = f"tlb-reach-{i + 1}"
+        for ext in ("png", "svg"):
+            fig.savefig(os.path.join(out, f"{name}.{ext}"), dpi=110)
+        plt.close(fig)
+        files[f"TLB reach {key[0]} {key[2]} MiB {key[3]}"] = f"{name}.png"
+    return files
+
+
+def render_tlb(reach, emulated):
+    L = ["## TLB reach (linmap-chase)", ""]
+    L.append("Dependent loads through the linear map, one cache line per 4K page from the page "
+             "allocator, in a random cycle (bench/linmap-chase.c, module "
+             "bench/linmap-chase/). On hardware the knee of ns/load and DTLB_WALK/load is the "
+             "TLB reach; "
+             + ("**under QEMU TCG there is no TLB event and QEMU's softmmu TLB caches 4K "
+                "translations whatever the guest maps: these numbers show the mechanics, not "
+                "a TLB reach.**" if emulated else "kernel-only counters, pinned to the "
+                "biggest core."))
+    L.append("")
+    for key, modes in reach.items():
+        sizes = sorted({p[0] for pts in modes.values() for p in pts})
+        order = sorted(modes, key=report.mode_sort_key)
+        head = ["working set"] + [f"{m} ns/load" for m in order] + \
+            [f"{m} dtlb_walk/load" for m in order]
+        rows = []
+        for kib in sizes:
+            row = [f"{kib // 1024} MiB" if kib >= 1024 else f"{kib} KiB"]
+            vals = {m: {p[0]: p for p in modes[m]} for m in order}
+            row += [_fmt(vals[m][kib][1]) if kib in vals[m] else "–" for m in order]
+            row += [(_fmt(vals[m][kib][2], 3) if vals[m][kib][2] is not None else
+                     "n/a (emulated)" if emulated else "unsupported")
+                    if kib in vals[m] else "–" for m in order]
+            rows.append(row)
+        L.append(f"**{key[0]}, kernel {key[1]}, {key[2]} MiB, {key[3]}**")
+        L.append("")
+        L.append(_table(head, rows))
+        L.append("")
+    return "\n".join(L)
+
+
+# --------------------------------------------------------------------------
 # plots
 
 def _pyplot():
@@ -300,7 +383,8 @@ def _table(head, rows):
     return "\n".join(out)
 
 
-def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, name, emulated):
+def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, name, emulated,
+           reach=None):
     L = []
     add = L.append
     add(f"# bbml2-lab report: {name}")
@@ -400,6 +484,12 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
         sweep_plots = {k: v for k, v in plots.items() if k.startswith("RAM scaling")}
         add(ramsweep.render_md(sweep, sweep_plots))
         add("")
+    if reach:
+        add(render_tlb(reach, emulated))
+        for k, v in plots.items():
+            if k.startswith("TLB reach"):
+                add(f"![{k}]({v})")
+                add("")
     if cover:
         add("## Cover-letter table")
         add("")
@@ -412,7 +502,8 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
                      f"{r[3] - r[2]:+,.1f} {r[4]} ({100 * (r[3] - r[2]) / r[2]:+.1f} %)"
                      .replace(",", " ") if r[2] else "–"] for r in cover]))
         add("")
-    other = {k: v for k, v in plots.items() if not k.startswith("RAM scaling")}
+    other = {k: v for k, v in plots.items()
+             if not k.startswith("RAM scaling") and not k.startswith("TLB reach")}
     if other:
         add("## Trends")
         add("")
@@ -532,6 +623,7 @@ def build(inputs, out, name=None):
     nights = night_comparisons(confs)
     sweep = ramsweep.analyse(ds)
     cover = cover_letter(confs)
+    reach = tlb_reach(confs)
     emulated = any(o["platform"].get("emulated") for o in ds["objects"])
     os.makedirs(out, exist_ok=True)
     plt, why = _pyplot()
@@ -542,9 +634,11 @@ def build(inputs, out, name=None):
         plots.update(plot_trends(runs, confs, out, plt))
         if sweep:
             plots.update(ramsweep.plot(sweep, out, plt))
+        if reach:
+            plots.update(plot_tlb(reach, out, plt))
     name = name or os.path.basename(os.path.abspath(out))
     md = render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, name,
-                emulated)
+                emulated, reach)
     report._write(os.path.join(out, "report.md"), md)
     report._write(os.path.join(out, "index.html"), md_to_html(md, f"bbml2-lab report: {name}"))
     data = {"schema": SCHEMA, "name": name, "inputs": inputs,
@@ -553,6 +647,7 @@ def build(inputs, out, name=None):
                 "comparisons": a["comparisons"], "order": a["order"],
                 "provenance": a["provenance"]} for k, a in analyses.items()},
             "nights": nights, "sweep": sweep, "cover_letter": cover, "plots": plots,
+            "tlb_reach": {" | ".join(map(str, k)): v for k, v in reach.items()},
             "problems": problems, "regression_pct": REGRESSION_PCT, "alpha": ALPHA}
     report._write(os.path.join(out, "report.json"),
                   json.dumps(report._clean(data), indent=1, default=str) + "\n")

@@ -63,7 +63,7 @@ EVENT_NOTE = {
     "cpu_cycles": "kernel cycles (under TCG: virtual 1 GHz clock = guest ns)",
 }
 MODE_ORDER = ["none", "off", "assume", "assume-repaint", "repaint"]
-EMULATED_LABEL = "QEMU 7.2 TCG — emulated, no TLB events; times are not hardware numbers"
+EMULATED_LABEL = "QEMU TCG — emulated, no TLB events; times are not hardware numbers"
 
 
 class InputError(Exception):
@@ -726,9 +726,13 @@ def render_md(ds, an, name, inputs):
     add("")
     tools = next((o["tools"] for o in ds["objects"] if o.get("tools")), None) or {}
     for p in _platforms(ds):
-        kind = ("QEMU 7.2 TCG" + (f" ({tools['qemu']})" if tools.get("qemu") else "")
-                if p.get("emulated") else "hardware")
-        add(f"* {kind}: MIDR {p.get('midr')} (implementer {p.get('implementer')}), "
+        cls = p.get("class") or ("emulated" if p.get("emulated") else "hardware")
+        kind = (f"{cls} (QEMU TCG" + (f", {tools['qemu']}" if tools.get("qemu") else "") + ")"
+                if cls == "emulated" else cls)
+        if p.get("class_why"):
+            kind += f" [{p['class_why']}]"
+        of_cpu = f" of CPU {p['midr_cpu']}" if p.get("midr_cpu") is not None else ""
+        add(f"* {kind}: MIDR {p.get('midr')}{of_cpu} (implementer {p.get('implementer')}), "
             f"{p.get('cpus_online')} CPUs online, page size {p.get('page_size')} "
             "(MemTotal per mode below), "
             f"kernel {p.get('release')} {p.get('version')}")
@@ -910,7 +914,7 @@ def render_md(ds, an, name, inputs):
             "any page of a large mapping is flushed, so block mode can even look slower. "
             "Use these numbers to check that the benchmarks and modes work, never as "
             "performance results.")
-        add("* **Counters.** QEMU 7.2 implements no TLB event (PMCEID bits clear), so "
+        add("* **Counters.** QEMU (7.2 here) implements no TLB event (PMCEID bits clear), so "
             "dtlb_walk, l1d/l2d_tlb_refill and itlb_walk are `n/a (emulated)`; "
             "inst_retired counts only with -icount. cpu_cycles runs from the virtual "
             "clock at a nominal 1 GHz: kernel cycles/op is guest time in the kernel.")

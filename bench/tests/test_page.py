@@ -253,3 +253,59 @@ def test_md_to_html_subset():
     assert "<h1>T</h1>" in h and "<blockquote><p><strong>warn</strong> x</p></blockquote>" in h
     assert "<td>1 | 2</td><td><code>c</code></td>" in h
     assert "<li>item <em>em</em></li>" in h and '<img src="p.png" alt="cap">' in h
+
+
+def chase_console(mode, bbml2, lmap, ns_by_ws, emulated=True, events=None, walks=None):
+    objs = []
+    base = bench_obj(bench="linmap-chase", bbml2=bbml2, linear_map=lmap, values=(),
+                     emulated=emulated, events=events)
+    base["metrics"] = []
+    for name, ns in ns_by_ws.items():
+        m = bench_obj(bench="linmap-chase", metric=name, values=(ns, ns, ns),
+                      emulated=emulated, events=events,
+                      counters={"dtlb_walk": (walks or {}).get(name, 0) * 1000})["metrics"][0]
+        base["metrics"].append(m)
+    objs.append(base)
+    return console(*objs)
+
+
+def test_tlb_reach_table_and_knee(tmp_path):
+    jobs = {}
+    for r in (1, 2):
+        jobs[f"chase-off-r{r}"] = ({"mode": "off", "mem_mb": 2048}, chase_console(
+            "off", "off", "pte", {"ws_64k": 5.0, "ws_1m": 6.0, "ws_64m": 30.0}))
+        jobs[f"chase-assume-r{r}"] = ({"mode": "assume", "mem_mb": 2048}, chase_console(
+            "assume", "assume", "blocks", {"ws_64k": 5.0, "ws_1m": 5.5, "ws_64m": 8.0}))
+    run = write_run(tmp_path, "20261201T000000Z-chase-x", "2026-12-01T00:00:00+00:00", jobs,
+                    results=[])
+    ds = report.collect([run])
+    reach = page.tlb_reach(page.configurations(ds))
+    (key,) = reach
+    assert [p[:2] for p in reach[key]["off"]] == [(64, 5.0), (1024, 6.0), (65536, 30.0)]
+    assert reach[key]["assume"][-1][1] == 8.0 and reach[key]["assume"][-1][3] == 2
+    assert reach[key]["off"][0][2] is None                  # no TLB events under TCG
+    md = page.render_tlb(reach, emulated=True)
+    assert "| 64 MiB | 30.0 | 8.0 | n/a (emulated) | n/a (emulated) |" in md
+    assert page.ws_kib("ws_2g") == 2 << 20 and page.ws_kib("scatter") is None
+
+
+def test_hardware_counters_and_platform_class(tmp_path):
+    avail = {ev: {"code": "0x34", "listed": True, "available": ev == "dtlb_walk",
+                  "reason": None if ev == "dtlb_walk" else "not listed"}
+             for ev in report.EVENTS}
+    text = chase_console("off", "off", "pte", {"ws_64k": 5.0, "ws_64m": 30.0}, emulated=False,
+                         events=avail, walks={"ws_64k": 0.01, "ws_64m": 0.9})
+    text = text.replace('"emulated":false', '"emulated":false,"class":"virtual machine",'
+                        '"class_why":"SMCCC: KVM hypervisor services detected","midr_cpu":3')
+    run = write_run(tmp_path, "20261201T000000Z-chase-y", "2026-12-01T00:00:00+00:00",
+                    {"chase-off-r1": ({"mode": "off", "mem_mb": 2048}, text)}, results=[])
+    ds = report.collect([run])
+    reach = page.tlb_reach(page.configurations(ds))
+    (pts,) = [v["off"] for v in reach.values()]
+    assert [p[2] for p in pts] == [pytest.approx(0.01), pytest.approx(0.9)]
+    md = page.render_tlb(reach, emulated=False)
+    assert "| 64 KiB | 5.0 | 0.010 |" in md
+    an = report.analyse(ds)
+    rmd = report.render_md(ds, an, "t", [run])
+    assert "* virtual machine [SMCCC: KVM hypervisor services detected]: MIDR 0x410fd0c1 " \
+           "of CPU 3 (implementer 65)" in rmd
