@@ -198,7 +198,7 @@ BENCH_REPORT ?= $(RESULTS)/reports/bench-$(CONFIG)-$(shell date -u +%Y%m%dT%H%M%
 .PHONY: bench
 bench: $(call KIMAGE,$(CONFIG)) $(SMOKE)
 	$(MAKE) -C bench O=$(BUILD)/bench-bin initramfs INITRD=$(BENCH_INITRD) \
-		BUSYBOX=$(BUSYBOX) EXTRA_BIN=$(SMOKE)
+		BUSYBOX=$(BUSYBOX) EXTRA_BIN=$(SMOKE) KDIR=$(call KOUT,$(CONFIG))
 	rc=0; $(LAB_RUN) --plan bench --tag bench --config $(CONFIG) \
 		--initrd $(BENCH_INITRD) $(OVERRIDES) | tee $(BUILD)/bench-run.log || rc=$$?; \
 	run=$$(sed -n 's/^results: //p' $(BUILD)/bench-run.log | tail -n 1); \
