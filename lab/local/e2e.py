@@ -262,8 +262,10 @@ def cmd_nightly(args, env):
                     att and {a.get("device") for a in att} == {board},
                     f"board {board}, devices {[a.get('device') for a in att]}")
     if len(runs) >= 2:
-        comp = [p for p in runs[-1].glob("compar*") if p.is_file()]
-        c.check("second_night_compared", bool(comp), f"{[p.name for p in comp]}")
+        cmp = load(runs[-1] / "compare.json", {}) or {}
+        c.check("second_night_compared_with_the_first",
+                runs[-2].name in str(cmp.get("previous")) and (runs[-1] / "compare.md").is_file(),
+                f"previous: {cmp.get('previous')}")
     return c
 
 
