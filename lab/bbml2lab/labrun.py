@@ -171,6 +171,7 @@ class LabJob:
         self.done = False
         self.next_poll = 0.0
         self.interval = None
+        self.started = None         # clock() at the first submit of this runner
 
     @property
     def current(self):
@@ -306,6 +307,8 @@ class LabSession(Session):
             job.record(self.server.uri)
             return str(e)
         attempt.update(job_id=ids[0], state="Submitted", url=self.server.job_url(ids[0]))
+        if job.started is None:
+            job.started = self.clock()
         job.record(self.server.uri)
         job.interval, job.next_poll = self.policy.poll_s, self.clock() + self.policy.poll_s
         self.say(f"{job.spec.name}: attempt {n} submitted as LAVA job {ids[0]}")
@@ -452,7 +455,9 @@ class LabSession(Session):
             meta["error"] = f"LAVA job {attempt['job_id']}: no usable log"
             results.append({"name": f"{spec.suite}.job", "result": "error",
                             "detail": meta["error"]})
-        self._finish_job(job, results, meta)
+        wall = round(self.clock() - job.started, 3) if job.started is not None else None
+        meta["wall_s"] = wall
+        self._finish_job(job, results, meta, wall)
 
     def _cancel(self, job):
         attempt = job.current
