@@ -277,7 +277,7 @@ def lab_up(c):
     with open(log, "w") as f:
         try:
             rc = subprocess.run([str(REPO / "lab/local/up.sh")], stdout=f, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, timeout=900).returncode
+                                stdin=subprocess.DEVNULL, timeout=480).returncode
         except subprocess.TimeoutExpired:
             rc = None
     wall = time.monotonic() - t0

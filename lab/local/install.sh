@@ -38,7 +38,7 @@ cleanup() { [ -z "$made_policy" ] || rm -f "$policy"; }
 trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
-apt="apt-get -q -o DPkg::Lock::Timeout=600"
+apt="apt-get -q -o DPkg::Lock::Timeout=120"
 case "$missing" in
 *postgresql*)
 	$apt install -y --no-install-recommends postgresql ;;
