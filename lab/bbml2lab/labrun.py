@@ -156,7 +156,8 @@ def server_job(renderer, spec, board, base, manifest, queue_hours=None, provenan
     if missing:
         raise LabError(f"not in the artifact manifest: {', '.join(missing)}")
     job, _ = renderer.job(spec, board, urls["kernel"], urls["ramdisk"], urls.get("dtb"),
-                          sha256=sha, queue_hours=queue_hours, provenance=provenance)
+                          sha256=sha, queue_hours=queue_hours, provenance=provenance,
+                          tags=board["lava"]["tags"])
     render.validate_job(job, where=f"job {spec.name}")
     return job, urls
 
@@ -447,9 +448,13 @@ class LabSession(Session):
         meta["guest"] = con.boot
         meta["kernel"] = {"console_version": con.linux_version}
         meta["linear_map"] = linmap.parse("\n".join(log.console))
-        if show.get("device") and show["device"] != job.board["lava"]["hostname"]:
-            meta["lava"]["device_note"] = (f"ran on {show['device']}, not the board's "
-                                           f"{job.board['lava']['hostname']}")
+        want = job.board["lava"]["hostname"]
+        if show.get("device") and show["device"] != want:
+            meta["lava"]["device_note"] = f"ran on {show['device']}, not the board's {want}"
+        results.append({"name": f"{spec.suite}.lava.device",
+                        "result": "pass" if show.get("device") == want else "fail",
+                        "detail": f"LAVA ran it on {show.get('device')}; board {spec.board} "
+                                  f"is device {want}"})
         if not log.records:
             meta["status"] = "error"
             meta["error"] = f"LAVA job {attempt['job_id']}: no usable log"

@@ -61,12 +61,14 @@ class Renderer:
         return data
 
     def job(self, spec, board, kernel_url, initrd_url, dtb_url=None, sha256=None,
-            queue_hours=None, provenance=None, shim_url=None):
+            queue_hours=None, provenance=None, shim_url=None, tags=None):
         """The job dict for spec on board (artifact URLs already resolved).
         sha256: {"kernel", "ramdisk", "dtb", "shim"} hashes to pin (server
         jobs); queue_hours: a queue timeout; provenance: extra metadata (git
         revision, kernel version) as {key: text}; shim_url: el2shim, which
-        an el2shim board boots as QEMU's -kernel with the Image beside it."""
+        an el2shim board boots as QEMU's -kernel with the Image beside it;
+        tags: device tags the job requests (server jobs: the board's, so LAVA
+        cannot run it on another board of the same device type)."""
         if board.get("qemu", {}).get("el2shim") and not shim_url:
             raise LabError(f"board {spec.board} boots under el2shim: no el2shim URL given")
         console = f"console={board['console']['device']},{board['console']['baud']}"
@@ -94,7 +96,7 @@ class Renderer:
             "suite": spec.suite, "cmdline": cmdline, "kernel_url": kernel_url,
             "initrd_url": initrd_url, "dtb_url": dtb_url, "sha256": dict(sha256 or {}),
             "shim_url": shim_url, "shim_kernel_addr": EL2SHIM_KERNEL_ADDR,
-            "queue_hours": queue_hours, **timeouts(spec, board),
+            "queue_hours": queue_hours, "tags": list(tags or []), **timeouts(spec, board),
         }
         for key, value in (provenance or {}).items():
             ctx["metadata"][f"bbml2lab.{key}"] = value

@@ -107,7 +107,7 @@ def test_pass_job_shaped_like_a_local_run(tmp_path, lab):
     fake.script(B, Script(smoke_log()))
     code, s, out = run(tmp_path, lab)
     assert code == 0, out
-    assert out.splitlines()[-1] == "36 passed, 0 failed, 0 skipped"
+    assert out.splitlines()[-1] == "38 passed, 0 failed, 0 skipped"
     jd = s.run_dir / "jobs" / A
     for f in ("job.yaml", "lab.json", "lava.yaml", "console.log", "lava-results.json",
               "results.json", "junit.xml", "metadata.json", "attempt-1/lava.yaml",
@@ -130,6 +130,8 @@ def test_pass_job_shaped_like_a_local_run(tmp_path, lab):
     meta = json.loads((jd / "metadata.json").read_text())
     assert meta["lava"]["device"] == "vboard-none-01"
     assert meta["wall_s"] > 0          # fake time: submit to the fetched log
+    assert r["smoke.lava.device"]["result"] == "pass"
+    assert "tags:\n- bbml2-none\n" in (jd / "job.yaml").read_text()
     # the job pins the manifest's hashes
     job = (jd / "job.yaml").read_text()
     assert f"sha256sum: {KERNEL_SHA}" in job and f"sha256sum: {RAMDISK_SHA}" in job
@@ -147,7 +149,8 @@ def test_same_results_as_the_local_parse(tmp_path, lab):
                    for r in json.loads((s.run_dir / "jobs" / A / "results.json").read_text())]
     assert lab_results[:len(local)] == local
     assert [r["name"] for r in lab_results[len(local):]] == ["smoke.lava.results_agree",
-                                                             "smoke.lava.artifacts_sha256"]
+                                                             "smoke.lava.artifacts_sha256",
+                                                             "smoke.lava.device"]
 
 
 def test_5xx_while_polling_backs_off_and_finishes(tmp_path, lab):
@@ -195,7 +198,7 @@ def test_rejected_submit_others_go_on(tmp_path, lab):
                         r"scheduler\.jobs\.submit: fault 400: Problem with submitted job data: "
                         r"device type bbml2-qemu-uboot not found", ra["smoke.job"]["detail"])
     assert rb["smoke.lava.job"]["result"] == "pass"
-    assert out.splitlines()[-1] == "18 passed, 1 failed, 0 skipped (1 errors)"
+    assert out.splitlines()[-1] == "19 passed, 1 failed, 0 skipped (1 errors)"
 
 
 def test_infrastructure_failure_before_boot_is_resubmitted_at_most_twice(tmp_path, lab):
@@ -287,7 +290,7 @@ def test_resume_after_the_runner_was_killed(tmp_path, lab):
     meta = json.loads((r.run_dir / "metadata.json").read_text())
     assert [j["name"] for j in meta["jobs"]] == [B, A]
     assert meta["resumed"][0]["argv"] == ["resume"] and meta["argv"] == ["test"]
-    assert out.getvalue().splitlines()[-1] == "36 passed, 0 failed, 0 skipped"
+    assert out.getvalue().splitlines()[-1] == "38 passed, 0 failed, 0 skipped"
 
 
 def test_sigterm_cancels_what_was_submitted(tmp_path, lab):
@@ -510,3 +513,15 @@ def test_a_job_that_vanishes_is_an_error_the_others_go_on(tmp_path, lab):
     assert code == 2
     assert job_results(s, A)["smoke.job"]["detail"].endswith("fault 404: Job '101' was not found.")
     assert job_results(s, B)["smoke.lava.job"]["result"] == "pass"
+
+
+def test_a_job_run_on_another_board_fails_and_says_where(tmp_path, lab):
+    """Boards share a device type: a job LAVA ran elsewhere is a failure
+    (seen on the local lab before jobs requested their board's tags)."""
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), device="vboard-uniform-01"))
+    code, s, _ = run(tmp_path, lab, plan="one")
+    assert code == 1
+    r = job_results(s, A)["smoke.lava.device"]
+    assert r["result"] == "fail"
+    assert r["detail"] == "LAVA ran it on vboard-uniform-01; board vboard-none-01 is device vboard-none-01"
