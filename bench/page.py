@@ -95,14 +95,22 @@ def load_run(path):
 # --------------------------------------------------------------------------
 # benchmark configurations
 
-def config_key(ds, boot):
-    """(board, kernel, RAM MiB, night) of one boot."""
+def config_key(ds, boot, clocks=None):
+    """(board, kernel, RAM MiB, night, clock) of one boot; clock is tcg,
+    icount (instruction time) or hw, which are never mixed."""
     b = boot
     spec = b.get("spec") or {}
     k = b.get("kernel") or {}
     kern = (k.get("image_sha256") or "")[:12] or k.get("console_version") or "unknown"
     night = (b.get("run_started") or b.get("started") or "unknown")[:10]
-    return (spec.get("board") or "unknown", kern, spec.get("mem_mb") or 0, night)
+    clock = (clocks or {}).get(b["boot"], "unknown")
+    return (spec.get("board") or "unknown", kern, spec.get("mem_mb") or 0, night, clock)
+
+
+def label(key):
+    """'qemu-virt, 2 GiB, 2026-12-01, tcg' for a configuration key."""
+    mem = f"{key[2] // 1024} GiB" if key[2] >= 1024 else f"{key[2]} MiB"
+    return f"{key[0]}, {mem}, {key[3]}, {key[4]}"
 
 
 def subset(ds, boots):
@@ -120,9 +128,16 @@ def subset(ds, boots):
 
 def configurations(ds):
     """{config key: dataset}, only configurations with timed records."""
+    boots = {b["boot"]: b for b in ds["boots"]}
+    clocks = {}
+    for o in ds["objects"]:
+        bid = o["boot"].split("#")[0]
+        if bid not in clocks:
+            clocks[bid] = ramsweep.clock_of(
+                dict(o, order_record=(boots.get(bid) or {}).get("order_record")))
     groups = {}
     for b in ds["boots"]:
-        groups.setdefault(config_key(ds, b), []).append(b["boot"])
+        groups.setdefault(config_key(ds, b, clocks), []).append(b["boot"])
     return {k: subset(ds, v) for k, v in sorted(groups.items())}
 
 
@@ -131,9 +146,9 @@ def night_comparisons(confs):
     nights: each metric's boot medians against the previous night's."""
     out = []
     series = {}
-    for (board, kern, mem, night), sub in confs.items():
-        series.setdefault((board, mem), []).append((night, kern, sub))
-    for (board, mem), items in series.items():
+    for (board, kern, mem, night, clock), sub in confs.items():
+        series.setdefault((board, mem, clock), []).append((night, kern, sub))
+    for (board, mem, clock), items in series.items():
         items.sort(key=lambda t: t[0])
         for (n0, k0, s0), (n1, k1, s1) in zip(items, items[1:]):
             m0, m1 = _boot_medians(s0), _boot_medians(s1)
@@ -142,7 +157,8 @@ def night_comparisons(confs):
                 bench, metric, mode = key
                 slower = c["delta_pct"] is not None and c["delta_pct"] < -REGRESSION_PCT
                 lo, hi = c["delta_ci95"]
-                c.update({"board": board, "mem_mb": mem, "bench": bench, "metric": metric,
+                c.update({"board": board, "mem_mb": mem, "clock": clock, "bench": bench,
+                          "metric": metric,
                           "mode": mode, "before": f"{n0} {k0}", "after": f"{n1} {k1}",
                           "control": (bench, metric) in report.CONTROL_METRICS})
                 c["regression"] = (not c["control"] and slower and hi is not None and hi < 0
@@ -182,8 +198,7 @@ def cover_letter(confs):
         after = next((m for m in AFTER if m in modes and maps.get(m) == {"blocks"}), None)
         if not before or not after:
             continue
-        label = f"{key[0]}, {key[2] // 1024 if key[2] >= 1024 else key[2]}" \
-                f"{' GiB' if key[2] >= 1024 else ' MiB'}, {key[3]}"
+        where = label(key)
 
         def snap(mode, k):
             vals = [s["values"].get(k) for s in sub["snapshots"] if s["mode"] == mode
@@ -201,13 +216,13 @@ def cover_letter(confs):
                 ("linear-map page tables", tables(before), tables(after), "kB"),
                 ("MemTotal", snap(before, "mem_total_kb"), snap(after, "mem_total_kb"), "kB")):
             if fb is not None and fa is not None:
-                rows.append([label, f"{q} ({before} → {after})", fb, fa, unit])
+                rows.append([where, f"{q} ({before} → {after})", fb, fa, unit])
         med = _boot_medians(sub)
         for (bench, metric, mode), vals in sorted(med.items()):
             if mode != before or (bench, metric, after) not in med \
                     or (bench, metric) in report.CONTROL_METRICS:
                 continue
-            rows.append([label, f"{bench} {metric} ns/op", benchstats.median(vals),
+            rows.append([where, f"{bench} {metric} ns/op", benchstats.median(vals),
                          benchstats.median(med[(bench, metric, after)]), "ns"])
     return rows
 
@@ -251,7 +266,7 @@ def plot_tlb(reach, out, plt):
             ax.plot([p[0] / 1024 for p in pts], [p[1] for p in pts], "o-", label=mode)
         ax.set_xscale("log", base=2)
         ax.set(xlabel="working set (MiB, one line per 4K page)", ylabel="ns per load",
-               title=f"linear-map pointer chase: {key[0]}, {key[2]} MiB RAM, {key[3]}")
+               title=f"linear-map pointer chase: {label(key)}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()
@@ -259,7 +274,7 @@ def plot_tlb(reach, out, plt):
         for ext in ("png", "svg"):
             fig.savefig(os.path.join(out, f"{name}.{ext}"), dpi=110)
         plt.close(fig)
-        files[f"TLB reach {key[0]} {key[2]} MiB {key[3]}"] = f"{name}.png"
+        files[f"TLB reach {label(key)}"] = f"{name}.png"
     return files
 
 
@@ -288,7 +303,7 @@ def render_tlb(reach, emulated):
                      "n/a (emulated)" if emulated else "unsupported")
                     if kib in vals[m] else "–" for m in order]
             rows.append(row)
-        L.append(f"**{key[0]}, kernel {key[1]}, {key[2]} MiB, {key[3]}**")
+        L.append(f"**{label(key)}, kernel {key[1]}**")
         L.append("")
         L.append(_table(head, rows))
         L.append("")
@@ -330,9 +345,9 @@ def plot_trends(runs, confs, out, plt):
     files["test verdicts per run"] = "verdicts.png"
 
     series = {}
-    for (board, kern, mem, night), sub in confs.items():
+    for (board, kern, mem, night, clock), sub in confs.items():
         for (bench, metric, mode), vals in _boot_medians(sub).items():
-            series.setdefault((board, mem, bench, metric), {}).setdefault(mode, []).append(
+            series.setdefault((board, mem, clock, bench, metric), {}).setdefault(mode, []).append(
                 (night, benchstats.median(vals), min(vals), max(vals)))
     series = {k: v for k, v in series.items() if v}
     if series:
@@ -340,7 +355,7 @@ def plot_trends(runs, confs, out, plt):
         cols = min(3, n)
         rows = (n + cols - 1) // cols
         fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.8 * rows), squeeze=False)
-        for ax, ((board, mem, bench, metric), modes) in zip(
+        for ax, ((board, mem, clock, bench, metric), modes) in zip(
                 [a for row in axes for a in row], sorted(series.items())):
             for mode, pts in sorted(modes.items(), key=lambda t: report.mode_sort_key(t[0])):
                 pts.sort()
@@ -348,7 +363,7 @@ def plot_trends(runs, confs, out, plt):
                 ax.errorbar(x, [p[1] for p in pts],
                             yerr=[[p[1] - p[2] for p in pts], [p[3] - p[1] for p in pts]],
                             marker="o", capsize=3, label=mode)
-            ax.set_title(f"{bench} {metric} ({mem} MiB)", fontsize=8)
+            ax.set_title(f"{bench} {metric} ({mem} MiB, {clock})", fontsize=8)
             ax.set_ylabel("ns/op (median of boots)", fontsize=7)
             ax.tick_params(labelsize=6)
             ax.legend(fontsize=6)
@@ -442,13 +457,14 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
     if analyses:
         add("## Benchmarks per configuration (modes against the baseline, boots as the unit)")
         add("")
-        add("Each configuration is a (board, kernel Image, RAM, night). Δ% + = fewer ns/op "
+        add("Each configuration is a (board, kernel Image, RAM, night, clock: tcg = host "
+            "time, icount = instruction time, hw). Δ% + = fewer ns/op "
             "than the baseline; CI over boots; `*` only for tested pairs (not A/A, not "
             "identical page tables, not control metrics). Full statistics: bench/report.py "
             "on the run.")
         add("")
         for key, an in analyses.items():
-            add(f"### {key[0]}, kernel {key[1]}, {key[2]} MiB, {key[3]}")
+            add(f"### {label(key)}, kernel {key[1]}")
             add("")
             rows = []
             for c in an["comparisons"]:
@@ -471,9 +487,9 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
     if nights:
         add("## Against the previous night")
         add("")
-        add(_table(["board", "RAM", "metric", "mode", "before", "after", "Δ%", "95% CI", "p",
-                    "flag"],
-                   [[c["board"], c["mem_mb"], f"{c['bench']} {c['metric']}", c["mode"],
+        add(_table(["board", "RAM", "clock", "metric", "mode", "before", "after", "Δ%", "95% CI",
+                    "p", "flag"],
+                   [[c["board"], c["mem_mb"], c["clock"], f"{c['bench']} {c['metric']}", c["mode"],
                      c["before"], c["after"], f"{c['delta_pct']:+.1f} %",
                      f"{c['delta_ci95'][0]:+.1f} … {c['delta_ci95'][1]:+.1f}",
                      report.fmt_p(c["p_mwu"]),

@@ -95,6 +95,14 @@ def _range(points, key):
     return [min(vals), max(vals)] if vals else None
 
 
+def _spread(points, key):
+    """(max - min) / median in %, over boots with a non-zero value."""
+    vals = [p[key] for p in points if isinstance(p.get(key), (int, float)) and p[key]]
+    if len(vals) < 2:
+        return None
+    return 100.0 * (max(vals) - min(vals)) / median(vals)
+
+
 def model_check(p):
     """The exact 4K model for one boot: RAM/2M PTE tables when every 2M is
     PTE-mapped, less one per 2M mapped at a higher level (the kernel alias
@@ -172,7 +180,8 @@ def analyse(ds):
                     "model": checks[0] if checks else None,
                     "model_exact": bool(checks) and all(c["residual"] == 0 for c in checks),
                     "model_residuals": sorted({c["residual"] for c in checks}),
-                    "repeatable": len({p["repaint_ns"] for p in g}) == 1 if len(g) > 1 else None})
+                    "mem_free_range_kb": _range(g, "mem_free_kb"),
+                    "repaint_spread_pct": _spread(g, "repaint_ns")})
         out["clocks"][clock] = {"label": CLOCKS.get(clock, "hardware time"), "modes": modes,
                                 "mems": mems, "rows": rows, "fits": fits,
                                 "reconcile": reconcile(rows)}
@@ -196,8 +205,10 @@ def reconcile(rows):
         if blk and rep and rep["repaint_tables"] is not None:
             d = blk["mem_free_kb"] - rep["mem_free_kb"]
             t = rep["repaint_tables"] * GRANULE / 1024
+            spread = max((r["mem_free_range_kb"][1] - r["mem_free_range_kb"][0])
+                         for r in (blk, rep) if r["mem_free_range_kb"])
             row.update({"mem_free_delta_kb": d, "repaint_tables_kb": t,
-                        "mem_free_residual_kb": d - t})
+                        "mem_free_residual_kb": d - t, "mem_free_spread_kb": spread})
         out.append(row)
     return out
 
@@ -205,6 +216,8 @@ def reconcile(rows):
 def _f(v, d=1):
     if v is None:
         return "–"
+    if isinstance(v, float) and v.is_integer() and abs(v) >= 1000:
+        v = int(v)
     if isinstance(v, float):
         return f"{v:,.{d}f}".replace(",", " ")
     return f"{v:,}".replace(",", " ")
@@ -223,12 +236,33 @@ def render_md(sw, plots=None):
         f"`write_tables`): the distance to the write-bandwidth limit. map_mem(): **{sw['map_mem']}** "
         "in this kernel (no timing of it is exposed).")
     add("")
+    add("Findings:")
+    add("")
+    for clock, c in sw["clocks"].items():
+        rows = c["rows"]
+        n = sum(r["boots"] for r in rows if r["model"])
+        exact = sum(r["boots"] for r in rows if r["model_exact"])
+        mt = [r["mem_total_residual_kb"] for r in c["reconcile"] if "mem_total_residual_kb" in r]
+        add(f"* **{clock}** ({c['label']}): page-table bytes equal the exact model in "
+            f"{exact} of {n} boots; MemTotal(assume) − MemTotal(off) minus the boot tables: "
+            + (f"{_f(min(mt))} to {_f(max(mt))} kB over {len(mt)} sizes" if mt else "–") + ".")
+        for mode, fs in c["fits"].items():
+            f = fs.get("repaint_ms")
+            ratios = [r["repaint_over_memset"] for r in rows
+                      if r["mode"] == mode and r["repaint_over_memset"]]
+            if f:
+                add(f"  * {mode}: repaint {f['slope_per_gib']:.3f} ms/GiB + "
+                    f"{f['intercept']:.3f} ms, R² = "
+                    f"{'–' if f['r2'] is None else format(f['r2'], '.5f')} over {f['n']} boots; "
+                    "repaint / memset of the same bytes "
+                    + (f"{min(ratios):.1f}× to {max(ratios):.1f}×" if ratios else "–") + ".")
+    add("")
     for clock, c in sw["clocks"].items():
         add(f"### Clock: {c['label']}")
         add("")
         head = ["mode", "RAM", "boots", "RAM/512 kB", "model PTE tables", "ptdump PTE tables",
-                "exact", "repaint ms", "stop_machine ms", "repaint / memset", "time to init ms",
-                "MemTotal kB"]
+                "exact", "repaint ms", "spread", "stop_machine ms", "repaint / memset",
+                "time to init ms", "MemTotal kB"]
         add("| " + " | ".join(head) + " |")
         add("|" + "---|" * len(head))
         for r in c["rows"]:
@@ -242,6 +276,8 @@ def render_md(sw, plots=None):
                 "yes" if r["model_exact"] else f"no ({r['model_residuals']})",
                 (f"{_f(r['repaint_ms'], 2)} [{_f(rng[0], 2)}–{_f(rng[1], 2)}]"
                  if r["repaint_ms"] is not None else "–"),
+                (f"{r['repaint_spread_pct']:.3g} %" if r["repaint_spread_pct"] is not None
+                 else "–"),
                 _f(r["stop_machine_ms"], 2),
                 f"{r['repaint_over_memset']:.1f}×" if r["repaint_over_memset"] else "–",
                 (f"{_f(r['init_ms'], 1)} [{_f(irng[0], 1)}–{_f(irng[1], 1)}]"
@@ -269,14 +305,16 @@ def render_md(sw, plots=None):
                 "the tables the repaint allocated (page allocator, so MemFree, which also "
                 "moves with everything else the boot allocated):")
             add("")
-            add("| RAM | ΔMemTotal | boot tables | residual | ΔMemFree | repaint tables | residual |")
-            add("|---|---:|---:|---:|---:|---:|---:|")
+            add("| RAM | ΔMemTotal | boot tables | residual | ΔMemFree | repaint tables | residual "
+                "| MemFree spread over boots |")
+            add("|---|---:|---:|---:|---:|---:|---:|---:|")
             for r in rec:
                 add(f"| {r['mem_mb'] // 1024 if r['mem_mb'] >= 1024 else r['mem_mb']}"
                     f"{' GiB' if r['mem_mb'] >= 1024 else ' MiB'} | "
                     f"{_f(r.get('mem_total_delta_kb'))} | {_f(r.get('boot_tables_delta_kb'))} | "
                     f"{_f(r.get('mem_total_residual_kb'))} | {_f(r.get('mem_free_delta_kb'))} | "
-                    f"{_f(r.get('repaint_tables_kb'))} | {_f(r.get('mem_free_residual_kb'))} |")
+                    f"{_f(r.get('repaint_tables_kb'))} | {_f(r.get('mem_free_residual_kb'))} | "
+                    f"{_f(r.get('mem_free_spread_kb'))} |")
             add("")
     for name, path in (plots or {}).items():
         add(f"![{name}]({path})")
