@@ -10,8 +10,9 @@ report.md, index.html (static, the same content), report.json and the plots
 (PNG + SVG, matplotlib when installed; without it the page says so):
 
   * runs: plan, start, git revision (dirty flagged), status, counts;
-  * test verdicts across runs: new failures / fixed / missing against the
-    previous run of the same plan, flaky tests (bench/verdicts.py);
+  * test verdicts across runs: new failures / fixed / flaky / missing against
+    the previous run of the same plan (lab/bbml2lab/compare.py, the nightly's
+    comparison, through bench/verdicts.py);
   * benchmarks: per configuration (board, kernel, RAM, night) the modes
     against the baseline with the boot as the unit (bench/report.py), and
     each mode against the previous night's, with regression flags;
@@ -430,25 +431,20 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
         by_plan.setdefault(r["plan"], []).append(r)
     any_diff = False
     for plan, rs in by_plan.items():
-        for prev, cur in zip(rs, rs[1:]):
+        for i, j, d in verdicts.series([r["results"] for r in rs]):
             any_diff = True
-            d = verdicts.diff(prev["results"], cur["results"])
+            prev, cur = rs[i], rs[j]
             add(f"**{plan}: {prev['id']} → {cur['id']}**: {len(d['new_failures'])} new failures, "
-                f"{len(d['fixed'])} fixed, {len(d['still_failing'])} still failing, "
-                f"{len(d['missing'])} missing, {len(d['new'])} new tests")
+                f"{len(d['fixed'])} fixed, {len(d['flaky'])} flaky, {len(d['missing'])} missing, "
+                f"{d['new_tests']} new tests ({d['tests']} tests, {d['previous_tests']} before)")
             add("")
-            for what in ("new_failures", "fixed", "missing"):
-                for job, test in d[what][:20]:
-                    add(f"* {what.replace('_', ' ')}: `{job}` `{test}`")
+            for what in ("new_failures", "fixed", "flaky", "missing"):
+                for item in d[what][:20]:
+                    was = f" (was {item['previous']})" if item.get("previous") else ""
+                    add(f"* {what.replace('_', ' ')}: `{item['job']}` `{item['name']}` "
+                        f"{item.get('result', 'not reported')}{was}")
                 if len(d[what]) > 20:
                     add(f"* … {len(d[what]) - 20} more {what.replace('_', ' ')}")
-            add("")
-        fl = verdicts.flaky([r["results"] for r in rs])
-        if fl:
-            add(f"Flaky in {plan} (P pass, F fail, E error, S skip, - absent; oldest first):")
-            add("")
-            for (job, test), seq in sorted(fl.items())[:30]:
-                add(f"* `{seq}` `{job}` `{test}`")
             add("")
     if not any_diff:
         add("One run per plan: nothing to compare against (give the previous night's run "

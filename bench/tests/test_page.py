@@ -58,19 +58,37 @@ def res(job, name, result):
     return {"job": job, "name": name, "result": result}
 
 
-def test_verdict_diff_known_cases():
-    prev = [res("a", "t1", "pass"), res("a", "t2", "fail"), res("a", "t3", "pass"),
-            res("a", "t4", "fail"), res("b", "t1", "skip")]
-    cur = [res("a", "t1", "fail"), res("a", "t2", "pass"), res("a", "t4", "error"),
-           res("b", "t1", "pass"), res("b", "t9", "fail")]
-    d = verdicts.diff(prev, cur)
-    assert d["new_failures"] == [("a", "t1"), ("b", "t9")]
-    assert d["fixed"] == [("a", "t2")]
-    assert d["still_failing"] == [("a", "t4")]
-    assert d["missing"] == [("a", "t3")]
-    assert d["new"] == [("b", "t9")]
-    fl = verdicts.flaky([prev, cur, prev])
-    assert fl == {("a", "t1"): "PFP", ("a", "t2"): "FPF"}
+def test_verdicts_across_runs_use_the_nightly_comparison():
+    n1 = [res("a", "t1", "pass"), res("a", "t2", "fail"), res("a", "t3", "pass"),
+          res("a", "t5", "pass")]
+    n2 = [res("a", "t1", "fail"), res("a", "t2", "pass"), res("a", "t5", "fail"),
+          res("b", "t9", "fail")]
+    n3 = [res("a", "t1", "pass"), res("a", "t2", "pass"), res("a", "t5", "fail"),
+          res("b", "t9", "fail")]
+    (i0, j0, d1), (i1, j1, d2) = verdicts.series([n1, n2, n3])
+    assert (i0, j0, i1, j1) == (0, 1, 1, 2)
+    key = lambda items: sorted((x["job"], x["name"]) for x in items)  # noqa: E731
+    assert key(d1["new_failures"]) == [("a", "t1"), ("a", "t5"), ("b", "t9")]
+    assert key(d1["fixed"]) == [("a", "t2")] and key(d1["missing"]) == [("a", "t3")]
+    assert d1["new_tests"] == 1
+    # t1 went pass -> fail -> pass over three nights: flaky, not "fixed"
+    assert key(d2["flaky"]) == [("a", "t1")] and d2["fixed"] == []
+    assert d2["new_failures"] == [] and d2["missing"] == []
+
+
+def test_page_lists_verdict_changes(tmp_path):
+    r1 = write_run(tmp_path, "20261201T000000Z-nightly-a", "2026-12-01T00:00:00+00:00", {},
+                   results=[res("k", "kselftest.x", "pass"), res("k", "kselftest.y", "pass")],
+                   plan="nightly")
+    r2 = write_run(tmp_path, "20261202T000000Z-nightly-b", "2026-12-02T00:00:00+00:00", {},
+                   results=[res("k", "kselftest.x", "fail")], plan="nightly")
+    out = tmp_path / "p"
+    page.build([r2, r1], str(out))
+    md = (out / "report.md").read_text()
+    assert ("**nightly: 20261201T000000Z-nightly-a → 20261202T000000Z-nightly-b**: "
+            "1 new failures, 0 fixed, 0 flaky, 1 missing") in md
+    assert "* new failures: `k` `kselftest.x` fail (was pass)" in md
+    assert "* missing: `k` `kselftest.y` not reported (was pass)" in md
 
 
 def test_load_results_problems(tmp_path):
