@@ -249,7 +249,10 @@ static bool dmesg_has(const char *what)
 	char *buf;
 	int n;
 
-	if (size <= 0 || !(buf = malloc(size + 1)))
+	if (size <= 0)
+		return false;
+	buf = malloc(size + 1);
+	if (!buf)
 		return false;
 	n = klogctl(3, buf, size);		/* SYSLOG_ACTION_READ_ALL */
 	if (n > 0) {

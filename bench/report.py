@@ -37,7 +37,6 @@ import datetime
 import json
 import math
 import os
-import random
 import re
 import subprocess
 import sys
