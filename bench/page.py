@@ -617,7 +617,7 @@ def build(inputs, out, name=None):
         runs.append(r)
         problems += r["problems"]
     if not runs:
-        return 2, "report: no run directory among the inputs"
+        return 2, "report: no run directory among the inputs (" + "; ".join(problems) + ")"
     runs.sort(key=lambda r: r["started"] or "")
     dirs = [r["dir"] for r in runs if os.path.isdir(os.path.join(r["dir"], "jobs"))]
     ds = report.collect(dirs) if dirs else {"boots": [], "records": [], "snapshots": [],
