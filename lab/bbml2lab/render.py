@@ -97,6 +97,7 @@ class Renderer:
             "initrd_url": initrd_url, "dtb_url": dtb_url, "sha256": dict(sha256 or {}),
             "shim_url": shim_url, "shim_kernel_addr": EL2SHIM_KERNEL_ADDR,
             "queue_hours": queue_hours, "tags": list(tags or []), **timeouts(spec, board),
+            "panic_end": board["platform"] == "hardware",
         }
         for key, value in (provenance or {}).items():
             ctx["metadata"][f"bbml2lab.{key}"] = value
