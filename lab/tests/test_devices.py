@@ -147,6 +147,40 @@ def test_vboard_fault_after_skipped_starts(tmp_path):
     assert not f.exists()
 
 
+def _fake_lava_run(tmp_path, job_name):
+    """A parent process that looks like lava-run to vboard: its argv has
+    lava-run and --output-dir=D, and D/job.yaml names the job."""
+    out = tmp_path / "lava-job"
+    out.mkdir(exist_ok=True)
+    (out / "job.yaml").write_text(f"job_name: {job_name!r}\n")
+    fake = tmp_path / "lava-run"
+    fake.write_text("import subprocess, sys\n"
+                    "sys.exit(subprocess.run(sys.argv[2:]).returncode)\n")
+    return [sys.executable, str(fake), f"--output-dir={out}"]
+
+
+def _vboard_under(tmp_path, job_name, *args):
+    env = dict(os.environ, BBML2LAB_RUN_DIR=str(tmp_path))
+    return subprocess.run(_fake_lava_run(tmp_path, job_name) + [sys.executable, str(VBOARD),
+                                                                *args],
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_vboard_fault_for_a_named_job_only(tmp_path):
+    (tmp_path / "faults").mkdir()
+    f = tmp_path / "faults" / f"{VNAME}.power-on"
+    f.write_text("lab-infra-fault 1\n")
+    r = _vboard_under(tmp_path, "bbml2-lab lab-smoke-none-4c-2048m", "start", VNAME)
+    assert "no console bridge" in r.stderr and f.read_text() == "lab-infra-fault 1\n"
+    r = _vboard(tmp_path, "start", VNAME)              # not under lava-run at all
+    assert "no console bridge" in r.stderr and f.exists()
+    r = _vboard_under(tmp_path, "bbml2-lab lab-infra-fault-none-4c-2048m", "start", VNAME)
+    assert r.returncode == 1 and "injected power fault" in r.stderr
+    assert not f.exists()
+    r = _vboard_under(tmp_path, "bbml2-lab lab-infra-fault-none-4c-2048m", "start", VNAME)
+    assert "no console bridge" in r.stderr              # the retry gets through
+
+
 def test_vboard_status_and_stop_when_off(tmp_path):
     r = _vboard(tmp_path, "status", VNAME)
     assert (r.returncode, r.stdout.strip()) == (1, "off")
