@@ -238,7 +238,7 @@ bench-sweep: $(call KIMAGE,qemu) $(SMOKE)
 		| tee $(BUILD)/sweep-icount.log; \
 	echo "bench-sweep: boots took $$(( $$(date +%s) - start )) s"; \
 	$(MAKE) report REPORT_OUT=$(SWEEP_OUT) RUNS="$$(sed -n 's/^results: //p' \
-		$(BUILD)/sweep-tcg.log $(BUILD)/sweep-icount.log)"
+		$(BUILD)/sweep-tcg.log $(BUILD)/sweep-icount.log | tr '\n' ' ')"
 
 # --- the test suite ---------------------------------------------------------
 
