@@ -251,8 +251,8 @@ def render_md(sw, plots=None):
             ratios = [r["repaint_over_memset"] for r in rows
                       if r["mode"] == mode and r["repaint_over_memset"]]
             if f:
-                add(f"  * {mode}: repaint {f['slope_per_gib']:.3f} ms/GiB + "
-                    f"{f['intercept']:.3f} ms, R² = "
+                add(f"  * {mode}: repaint {f['slope_per_gib']:.3f} ms/GiB "
+                    f"{f['intercept']:+.3f} ms, R² = "
                     f"{'–' if f['r2'] is None else format(f['r2'], '.5f')} over {f['n']} boots; "
                     "repaint / memset of the same bytes "
                     + (f"{min(ratios):.1f}× to {max(ratios):.1f}×" if ratios else "–") + ".")
