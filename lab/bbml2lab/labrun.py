@@ -303,10 +303,13 @@ class LabSession(Session):
         except lavaserver.AuthError:
             raise
         except lavaserver.LavaError as e:
-            attempt["state"] = "rejected"
+            attempt["state"] = "rejected" if isinstance(e, lavaserver.PermanentError) \
+                else "submit failed"
             attempt["error"] = str(e)
             job.record(self.server.uri)
-            return str(e)
+            if e.temporary:    # the job may exist on the server: a retry could duplicate it
+                return f"submit failed, not retried: {e}"
+            return f"rejected at submit: {e}"
         attempt.update(job_id=ids[0], state="Submitted", url=self.server.job_url(ids[0]))
         if job.started is None:
             job.started = self.clock()
@@ -323,7 +326,7 @@ class LabSession(Session):
                 continue
             err = self._submit(job)
             if err:
-                self._job_error(job, f"rejected at submit: {err}")
+                self._job_error(job, err)
 
     def wait_all(self):
         """Poll every submitted job until all are finished or the deadline."""
@@ -428,7 +431,7 @@ class LabSession(Session):
             if not err:
                 return
             results.append({"name": f"{spec.suite}.lava.resubmit", "result": "error",
-                            "detail": f"resubmission rejected: {err}"})
+                            "detail": f"resubmission: {err}"})
         self._final(job, show, text, log, con, results, results_text, why)
 
     def _final(self, job, show, text, log, con, results, results_text, why):

@@ -110,6 +110,7 @@ class FakeLava:
         self.next_id = 100
         self.user = None
         self.ignore_auth = False     # a server that takes any token and knows no one
+        self.submit_500 = 0          # submits answered with HTTP 500
         self.http_error = None
         self.rpc = _RPCServer(("127.0.0.1", 0), requestHandler=_Handler, allow_none=True,
                               logRequests=False)
@@ -165,6 +166,10 @@ class FakeLava:
 
     def _submit(self, definition):
         self._auth()
+        if self.submit_500 > 0:          # the reply is lost: did the job get created?
+            self.submit_500 -= 1
+            self.http_error = 500
+            return 0
         try:
             name = yaml.safe_load(definition)["job_name"].split(" ", 1)[1]
         except (yaml.YAMLError, KeyError, TypeError, IndexError):

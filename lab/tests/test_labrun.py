@@ -525,3 +525,19 @@ def test_a_job_run_on_another_board_fails_and_says_where(tmp_path, lab):
     r = job_results(s, A)["smoke.lava.device"]
     assert r["result"] == "fail"
     assert r["detail"] == "LAVA ran it on vboard-uniform-01; board vboard-none-01 is device vboard-none-01"
+
+
+def test_a_submit_answered_with_5xx_is_not_retried(tmp_path, lab):
+    """A retry could create the job twice: that job is an error, the rest go on."""
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log()))
+    fake.script(B, Script(smoke_log()))
+    fake.submit_500 = 1
+    code, s, _ = run(tmp_path, lab)
+    assert code == 2
+    submits = [m for m, _ in fake.calls if m == "scheduler.jobs.submit"]
+    assert len(submits) == 2                     # a once (500), b once
+    d = job_results(s, A)["smoke.job"]["detail"]
+    assert re.fullmatch(r"submit failed, not retried: LAVA http://127\.0\.0\.1:\d+/RPC2 "
+                        r"scheduler\.jobs\.submit: HTTP 500 .*", d), d
+    assert job_results(s, B)["smoke.lava.job"]["result"] == "pass"
