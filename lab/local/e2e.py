@@ -20,8 +20,11 @@
 Prints one line per check and the wall times; exit 0 if all checks pass.
 """
 import argparse
+import contextlib
+import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -269,6 +272,28 @@ def cmd_nightly(args, env):
     return c
 
 
+@contextlib.contextmanager
+def lab_lock(minutes, c):
+    """One e2e at a time on this lab (they share the boards and the fault
+    files): a blocking flock, bounded by SIGALRM."""
+    path = REPO / "build/lab/run/e2e.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        def expired(signum, frame):
+            raise TimeoutError
+        old = signal.signal(signal.SIGALRM, expired)
+        signal.alarm(int(minutes * 60))
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            locked = True
+        except TimeoutError:
+            locked = c.check("lab_lock", False, f"another e2e held {path} for {minutes} min")
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+        yield locked
+
+
 def lab_up(c):
     """lab/local/up.sh (idempotent), as one check with its wall time."""
     t0 = time.monotonic()
@@ -312,7 +337,10 @@ def main(argv=None):
     elif (env := lab_env()) is None or "LAVA_URI" not in env:
         c.check("local_lab", False, "build/lab/env missing: make lab-up failed or did not run")
     if env:
-        c.cases += (cmd_check(args, env) if args.cmd == "check" else cmd_nightly(args, env)).cases
+        with lab_lock(args.deadline + 10, c) as locked:
+            if locked:
+                c.cases += (cmd_check(args, env) if args.cmd == "check"
+                            else cmd_nightly(args, env)).cases
     if args.junit:
         c.write(args.junit, getattr(args, "merge", None))
     return 0 if c.ok else 1

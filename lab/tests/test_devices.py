@@ -148,15 +148,18 @@ def test_vboard_fault_after_skipped_starts(tmp_path):
 
 
 def _fake_lava_run(tmp_path, job_name):
-    """A parent process that looks like lava-run to vboard: its argv has
-    lava-run and --output-dir=D, and D/job.yaml names the job."""
+    """A parent process that looks like lava-run to vboard: lava-run in its
+    argv, stdout into D, and D/job.yaml names the job."""
     out = tmp_path / "lava-job"
     out.mkdir(exist_ok=True)
     (out / "job.yaml").write_text(f"job_name: {job_name!r}\n")
     fake = tmp_path / "lava-run"
-    fake.write_text("import subprocess, sys\n"
+    # like the real one: argv retitled away, stdout into the job's dir
+    fake.write_text("import os, subprocess, sys\n"
+                    "fd = os.open(sys.argv[1] + '/stdout', os.O_WRONLY | os.O_CREAT)\n"
+                    "os.dup2(fd, 1)\n"
                     "sys.exit(subprocess.run(sys.argv[2:]).returncode)\n")
-    return [sys.executable, str(fake), f"--output-dir={out}"]
+    return [sys.executable, str(fake), str(out)]
 
 
 def _vboard_under(tmp_path, job_name, *args):
