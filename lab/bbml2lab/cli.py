@@ -247,7 +247,9 @@ def cmd_render(args):
         out.mkdir(parents=True, exist_ok=False)
     for spec in specs:
         board = matrix.boards[spec.board]
-        job, _ = renderer.job(spec, board, *_urls(args, spec, board))
+        shim = (REPO / "build/el2shim/el2shim.bin").as_uri() \
+            if board.get("qemu", {}).get("el2shim") else None
+        job, _ = renderer.job(spec, board, *_urls(args, spec, board), shim_url=shim)
         render.validate_job(job, where=f"job {spec.name}")
         if out:
             (out / f"{spec.name}.job.yaml").write_text(render.dump(job))
