@@ -3,6 +3,7 @@
   OUT/<config>/Image               the kernel (build/kernel-<config>/arch/arm64/boot/Image)
   OUT/<config>/initramfs.cpio.gz   the initramfs built for that config (its module)
   OUT/<config>/config              the kernel .config
+  OUT/<config>/el2shim.bin         when a board of <config> boots under el2shim
   OUT/<config>/dtbs/<dtb>          every dtb the boards booting <config> name:
                                    copied from the kernel build (arch/arm64/boot/dts),
                                    or, for a virtual board, QEMU's own DTB dumped with
@@ -111,6 +112,13 @@ def publish(boards, configs, build, out, repo, run=subprocess.run):
             if not src.is_file():
                 raise LabError(f"publish {config}: {src} is missing (build it first: "
                                f"make kernel-{config} rootfs-{config})")
+        if any(b.get("kernel_config") == config and b.get("qemu", {}).get("el2shim")
+               for b in boards.values()):
+            shim = Path(build) / "el2shim/el2shim.bin"
+            if not shim.is_file():
+                raise LabError(f"publish {config}: {shim} is missing (make el2shim): "
+                               "el2shim boards boot it")
+            files = {**files, "el2shim.bin": shim}
         dtbs = {}
         for bname, b in sorted(boards.items()):
             dtb = b.get("uboot", {}).get("dtb")

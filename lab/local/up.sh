@@ -139,28 +139,36 @@ EOF
 # --- device type, device dictionaries, devices ---------------------------------
 install -m 0644 "$REPO/lab/templates/device-types/bbml2-qemu-uboot.jinja2" \
 	"$ETC/dispatcher-config/device-types/"
-manage device-types list | grep -qw bbml2-qemu-uboot ||
-	manage device-types add bbml2-qemu-uboot
 "$PY" "$REPO/lab/run.py" lab-config --out "$LAB/devices" --labpower "$LABPOWER" \
 	--power-config "$POWER_CONF" >/dev/null
+# every board on this lab's worker: the virtual u-boot boards (console
+# port) and the qemu-kind ones (device type qemu, no console: port -)
 vboards=$("$PY" -c "
 import sys; sys.path.insert(0, '$REPO/lab')
 from bbml2lab import config, devices
-b = devices.virtual_boards(config.load_boards('$REPO/configs/boards.yaml'))
+b = config.load_boards('$REPO/configs/boards.yaml')
 for n, x in sorted(b.items()):
+    if x['lava']['worker'] != '$WORKER' or x['kind'] not in ('qemu', 'qemu-uboot'):
+        continue
     tags = sorted(set(x['lava'].get('tags', [])) | {'bbml2-' + x['bbml2']})
-    print(n, x['lava']['hostname'], devices.console_port(n, x), ','.join(tags))
+    port = devices.console_port(n, x) if x['kind'] == 'qemu-uboot' else '-'
+    print(n, x['lava']['hostname'], x['lava']['device_type'], port, ','.join(tags))
 ")
-devlist=$(manage devices list --all 2>/dev/null || true)
-echo "$vboards" | while read -r name host port tags; do
+for dt in $(echo "$vboards" | awk '{print $3}' | sort -u); do
+	manage device-types list | awk '$1 == "*" { print $2 }' | grep -qx "$dt" ||
+		manage device-types add "$dt"
+done
+devlist=$(manage devices list --all 2>/dev/null | awk '$1 == "*" { print $2 }' || true)
+echo "$vboards" | while read -r name host dtype port tags; do
 	install -m 0644 "$LAB/devices/$host.jinja2" "$ETC/dispatcher-config/devices/$host.jinja2"
-	if ! echo "$devlist" | grep -qw "$host"; then
+	if ! echo "$devlist" | grep -qx "$host"; then
 		# shellcheck disable=SC2046
-		manage devices add "$host" --device-type bbml2-qemu-uboot --worker "$WORKER" \
+		manage devices add "$host" --device-type "$dtype" --worker "$WORKER" \
 			--description "bbml2-lab $name" --tags $(echo "$tags" | tr , ' ')
 		say "registered $host"
 	fi
 	manage devices update --health GOOD "$host" >/dev/null
+	[ "$port" != - ] || continue
 	# the console listens before the board can be powered
 	if ! alive "console-$name"; then
 		"$PY" "$REPO/lab/local/labd.py" console --listen "127.0.0.1:$port" \

@@ -132,6 +132,18 @@ def test_qemu_dump_failure_is_reported(build, tmp_path):
         publish.publish({"a": vboard()}, ["qemu"], build, tmp_path / "art", REPO, run=failing)
 
 
+def test_el2shim_is_published_for_its_boards(build, tmp_path):
+    shim_board = {"kind": "qemu", "kernel_config": "qemu", "qemu": {"el2shim": True}}
+    with pytest.raises(LabError, match=r"el2shim/el2shim.bin is missing \(make el2shim\)"):
+        publish.publish({"m": shim_board}, ["qemu"], build, tmp_path / "art", REPO)
+    (build / "el2shim").mkdir()
+    (build / "el2shim/el2shim.bin").write_bytes(b"SHIM")
+    m = publish.publish({"m": shim_board}, ["qemu"], build, tmp_path / "art", REPO)
+    assert m["qemu/el2shim.bin"] == {"sha256": sha(b"SHIM"), "size": 4}
+    m = publish.publish({}, ["board"], build, tmp_path / "art2", REPO)
+    assert not [k for k in m if k.endswith("el2shim.bin")]
+
+
 def test_pack_fdt():
     data = fdt(1 << 20)
     packed = publish.pack_fdt(data)
