@@ -52,6 +52,9 @@ def parse_args(argv):
                     help="add -icount shift=0 (instruction time, deterministic)")
     ap.add_argument("--modes", help="comma-separated modes, replaces the plan's")
     ap.add_argument("--mem", help="comma-separated MiB, replaces the plan's")
+    ap.add_argument("--cpus", help="comma-separated CPU counts, replaces the plan's")
+    ap.add_argument("--config", help="kernel config name, replaces the plan's")
+    ap.add_argument("--board", help="board, replaces the plan's")
     ap.add_argument("--cmdline", help="extra kernel arguments")
     ap.add_argument("--kernel", required=True, help="arm64 Image")
     ap.add_argument("--initrd", required=True, help="bench initramfs")
@@ -87,7 +90,8 @@ def main(argv=None):
         overrides = {
             "modes": [m for m in args.modes.split(",") if m] if args.modes else None,
             "mem_mb": config.parse_int_list(args.mem, "--mem") if args.mem else None,
-            "cmdline": args.cmdline}
+            "cpus": config.parse_int_list(args.cpus, "--cpus") if args.cpus else None,
+            "config": args.config, "board": args.board, "cmdline": args.cmdline}
         specs = matrix.expand(args.plan, overrides)
         rend = renderer(args.device_types, options)
     except LabError as e:
