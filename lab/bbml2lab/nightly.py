@@ -127,6 +127,8 @@ def finish_night(run_dir, root, keep, history=5):
     cmp["current"], cmp["previous"] = run_dir.name, previous.name if previous else None
     atomic_write_json(run_dir / "compare.json", cmp)
     atomic_write(run_dir / "compare.md", compare.markdown(cmp, run_dir.name, cmp["previous"]))
+    cmp["report"] = report_page(run_dir, previous)
+    atomic_write_json(run_dir / "compare.json", cmp)
     tmp = root / f".{LATEST}.tmp"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
@@ -134,6 +136,29 @@ def finish_night(run_dir, root, keep, history=5):
     os.replace(tmp, link)
     prune(root, keep)
     return cmp
+
+
+REPORT_PAGE = Path(__file__).resolve().parents[2] / "bench/page.py"
+
+
+def report_page(run_dir, previous, timeout_s=600):
+    """The one report (`make report`, bench/page.py) of this night against
+    the previous one, into <run>/report/. Best effort: the night's verdict
+    does not depend on it, and a failure is recorded, not raised."""
+    runs = [str(previous)] if previous else []
+    out = Path(run_dir) / "report"
+    if out.exists():
+        shutil.rmtree(out)
+    try:
+        p = subprocess.run([sys.executable, str(REPORT_PAGE), "-o", str(out), *runs,
+                            str(run_dir)], capture_output=True, text=True, timeout=timeout_s)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return {"dir": None, "error": f"bench/page.py: {e}"}
+    if p.returncode not in (0, 1):
+        last = (p.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"dir": None, "error": f"bench/page.py rc={p.returncode}: {last}"}
+    return {"dir": str(out.relative_to(run_dir)), "regressions": p.returncode == 1,
+            "line": p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""}
 
 
 def prune(root, keep):

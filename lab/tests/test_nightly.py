@@ -64,7 +64,12 @@ def test_finish_night_links_latest_and_prunes_keeping_summaries(tmp_path):
     for n in nights:
         assert (n / "results.json").is_file() and (n / "summary.md").is_file()
     assert (nights[0] / "PRUNED").is_file()
-    assert json.loads((nights[-1] / "compare.json").read_text())["current"] == nights[-1].name
+    saved = json.loads((nights[-1] / "compare.json").read_text())
+    assert saved["current"] == nights[-1].name
+    # the one report (make report's bench/page.py) of this night against the last
+    assert saved["report"]["dir"] == "report", saved["report"]
+    page = (nights[-1] / "report/report.md").read_text()
+    assert nights[2].name in page and nights[3].name in page
 
 
 def test_lock_refuses_an_overlapping_nightly(tmp_path):
