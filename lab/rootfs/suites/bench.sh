@@ -18,7 +18,7 @@
 #   bbml2lab.bench_timeout=<s>          per-benchmark limit (default 600)
 bin=/lab/bin
 # linmap-cost first: its meminfo snapshot should see the boot, not our files.
-benches="linmap-cost pcache-rand-pread dentry-scatter-stat unix-scatter"
+benches="linmap-cost pcache-rand-pread dentry-scatter-stat unix-scatter linmap-chase"
 args=""
 limit=600
 
