@@ -21,6 +21,9 @@ def job_files(spec, board):
     """{label: path relative to the base URL} of one job's artifacts
     (labels as LAVA's deploy names them: kernel, ramdisk, dtb)."""
     files = {"kernel": f"{spec.config}/Image", "ramdisk": f"{spec.config}/initramfs.cpio.gz"}
+    if (board.get("qemu") or {}).get("el2shim"):
+        # the job's `kernel` image is el2shim; the Image is its `image`
+        files["kernel"], files["image"] = f"{spec.config}/el2shim.bin", files["kernel"]
     dtb = (board.get("uboot") or {}).get("dtb")
     if dtb:
         files["dtb"] = f"{spec.config}/dtbs/{dtb}"

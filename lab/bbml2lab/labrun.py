@@ -155,9 +155,13 @@ def server_job(renderer, spec, board, base, manifest, queue_hours=None, provenan
     missing = [files[k] for k, v in sha.items() if v is None]
     if missing:
         raise LabError(f"not in the artifact manifest: {', '.join(missing)}")
-    job, _ = renderer.job(spec, board, urls["kernel"], urls["ramdisk"], urls.get("dtb"),
+    kernel, shim = urls["kernel"], None
+    if "image" in urls:                 # el2shim board: LAVA's kernel image is the shim
+        kernel, shim = urls["image"], urls["kernel"]
+        sha = {**sha, "kernel": sha["image"], "shim": sha["kernel"]}
+    job, _ = renderer.job(spec, board, kernel, urls["ramdisk"], urls.get("dtb"),
                           sha256=sha, queue_hours=queue_hours, provenance=provenance,
-                          tags=board["lava"]["tags"])
+                          tags=board["lava"]["tags"], shim_url=shim)
     render.validate_job(job, where=f"job {spec.name}")
     return job, urls
 

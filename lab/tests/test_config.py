@@ -126,7 +126,7 @@ def test_board_facts_and_mode_sets(files):
     # emulated with fixed CPUs: the board's values unless the plan names them
     spec, = m.expand("smoke", {"board": "vboard-uniform-01"})
     assert (spec.cpus, spec.mem_mb) == (4, 2048)
-    spec, = m.expand("smoke", {"board": "vboard-uniform-01", "mem_mb": [1024]})
+    spec, = m.expand("smoke", {"board": "qemu-mixed-01", "mem_mb": [1024]})
     assert spec.mem_mb == 1024
     # every nightly job runs on a virtual board in that board's mode set
     nightly = m.expand("nightly")
@@ -143,7 +143,7 @@ def test_board_facts_and_mode_sets(files):
     ({"board": "rpi4-01", "mem_mb": [1024]}, r"board rpi4-01 is hardware with 4096 MiB"),
     ({"board": "rpi4-01", "modes": ["assume"]}, r"board rpi4-01 does not run mode 'assume'"),
     ({"board": "x4-mixed-01", "modes": ["assume-repaint"]}, r"does not run mode 'assume-repaint'"),
-    ({"board": "vboard-none-01", "mem_mb": [8192]}, r"board vboard-none-01 takes mem_mb 1024..4096"),
+    ({"board": "vboard-none-01", "mem_mb": [8192]}, r"board vboard-none-01 takes mem_mb 2048..2048"),
     ({"board": "vboard-none-01", "cpus": [2]}, r"takes cpus 4..4, not 2"),
 ])
 def test_plan_contradicting_board_is_refused(files, overrides, message):
