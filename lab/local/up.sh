@@ -166,6 +166,14 @@ echo "$vboards" | while read -r name host dtype port tags; do
 		manage devices add "$host" --device-type "$dtype" --worker "$WORKER" \
 			--description "bbml2-lab $name" --tags $(echo "$tags" | tr , ' ')
 		say "registered $host"
+	else
+		# `devices update` has no --tags in 2023.01: keep an existing
+		# device's tags equal to the inventory's through the ORM
+		manage shell -c "
+from lava_scheduler_app.models import Device, Tag
+d = Device.objects.get(hostname='$host')
+d.tags.set([Tag.objects.get_or_create(name=t)[0] for t in '$tags'.split(',') if t])
+" >/dev/null
 	fi
 	manage devices update --health GOOD "$host" >/dev/null
 	[ "$port" != - ] || continue
