@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(mkdir -p "$1" && cd "$1" && pwd)
 shift
 frags=$*
-jobs=$(( $(nproc) + 1 ))
+jobs=${JOBS:-2}
 kargs="ARCH=arm64"
 cross="ccache aarch64-linux-gnu-"
 
@@ -105,7 +105,11 @@ for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$here/series"); do
 		echo "apply $p: FAILED" | tee -a "$report"
 		exit 1
 	fi
-	# New Kconfig symbols of this patch take their defaults.
+	# New Kconfig symbols of this patch take the fragments' values (the
+	# series' debug options exist only from their patch on), else their
+	# defaults.
+	# shellcheck disable=SC2086
+	"$tree/scripts/kconfig/merge_config.sh" -m -O "$kout" "$kout/.config" $frags >/dev/null
 	make -s -C "$tree" O="$kout" $kargs olddefconfig
 	step "$(printf %04d $n)-${p#????-}"
 done
