@@ -320,10 +320,39 @@ static void add_warn(struct bbml2_expect *e, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Whether this kernel refuses "assume": built with the option
+ * CONFIG_ARM64_BBML2_ASSUME available but off ("is not set" in
+ * /proc/config.gz). A kernel without the symbol predates the option and
+ * accepts "assume"; without /proc/config.gz nothing can be told, and
+ * "assume" is expected to be accepted.
+ */
+static bool assume_refused(void)
+{
+	static int refused = -1;
+	char line[256];
+	FILE *f;
+
+	if (refused >= 0)
+		return refused;
+	refused = 0;
+	if (access("/proc/config.gz", R_OK))
+		return refused;
+	f = popen("zcat /proc/config.gz 2>/dev/null", "r");
+	if (!f)
+		return refused;
+	while (fgets(line, sizeof(line), f))
+		if (!strcmp(line, "# CONFIG_ARM64_BBML2_ASSUME is not set\n"))
+			refused = 1;
+	pclose(f);
+	return refused;
+}
+
 /* parse_arm64_bbml2() of arch/arm64/kernel/cpufeature.c, per occurrence. */
 static void parse_bbml2(struct bbml2_expect *e, const char *v)
 {
 	const char *opt = v;
+	bool refused = false;
 
 	e->occurrences++;
 	snprintf(e->value + strlen(e->value), sizeof(e->value) - strlen(e->value),
@@ -354,10 +383,17 @@ static void parse_bbml2(struct bbml2_expect *e, const char *v)
 		add_warn(e, "arm64.bbml2: 'off' overrides the other options");
 		e->opts = BBML2_OFF;
 	}
-	if (!e->opts)
-		add_warn(e, "arm64.bbml2: no valid option; BBML2_NOABORT comes from the CPU allow-list");
-	else if (e->opts & BBML2_ASSUME)
+	if ((e->opts & BBML2_ASSUME) && assume_refused()) {
+		add_warn(e, "arm64.bbml2: 'assume' refused: this kernel is built without CONFIG_ARM64_BBML2_ASSUME (emulators only)");
+		e->opts &= ~BBML2_ASSUME;
+		refused = true;
+	}
+	if (!e->opts) {
+		if (!refused)
+			add_warn(e, "arm64.bbml2: no valid option; BBML2_NOABORT comes from the CPU allow-list");
+	} else if (e->opts & BBML2_ASSUME) {
 		e->banners++;
+	}
 }
 
 static void expect_param_fn(const char *p, const char *v, void *arg)

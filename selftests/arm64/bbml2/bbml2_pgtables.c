@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bbml2_pgtables: the page tables that splits of the linear map allocate
+ * are accounted like every other page table, in "PageTables:" of
+ * /proc/meminfo, one page per table that the series' debugfs file reports
+ * (split_tables_{pmd,pte}, repaint_tables_{pmd,pte}).
+ *
+ * split_counted: with a block-mapped linear map, make one page in the
+ * middle of each of several fresh blocks read-only (test module); the
+ * PageTables delta must be exactly the split_tables_* delta, and the
+ * splits must have allocated at least one table.
+ * repaint_counted: after a repaint, PageTables holds at least the tables
+ * the repaint and the splits since boot report.
+ *
+ * The vmstat counters are folded (vm.stat_refresh) before each reading,
+ * and everything a reading touches is touched once before the first one,
+ * so that this process allocates no page table of its own in between.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../kselftest_harness.h"
+#include "bbml2_util.h"
+
+#define MEMINFO		"/proc/meminfo"
+#define STAT_REFRESH	"/proc/sys/vm/stat_refresh"
+#define NBLOCKS		16
+
+static char meminfo[16384];
+static char result[16384];
+
+/* PageTables of /proc/meminfo in bytes, after folding the counters. */
+static int page_tables(unsigned long *bytes, char *err, size_t len)
+{
+	const char *p;
+	int n;
+
+	n = write_file(STAT_REFRESH, "1");
+	if (n) {
+		snprintf(err, len, "cannot write %s: %s", STAT_REFRESH,
+			 strerror(-n));
+		return -1;
+	}
+	n = read_file(MEMINFO, meminfo, sizeof(meminfo));
+	if (n <= 0) {
+		snprintf(err, len, "cannot read %s", MEMINFO);
+		return -1;
+	}
+	p = strstr(meminfo, "\nPageTables:");
+	if (!p || sscanf(p, "\nPageTables: %lu kB", bytes) != 1) {
+		snprintf(err, len, "no PageTables line in %s", MEMINFO);
+		return -1;
+	}
+	*bytes <<= 10;
+	return 0;
+}
+
+static unsigned long tables(const struct lm_counts *c)
+{
+	return c->tables_pmd + c->tables_pte;
+}
+
+/* Order of a block of PMD_SIZE, within what the page allocator gives. */
+static int block_order(long page)
+{
+	int order = 0;
+
+	while ((1L << order) < page / 8)
+		order++;
+	return order > 10 ? 10 : order;
+}
+
+TEST(split_counted)
+{
+	unsigned long addr[NBLOCKS], before, after, pt0, pt1, want;
+	struct lm_info i0, i1;
+	long page = sysconf(_SC_PAGESIZE);
+	int order = block_order(page), fd, n = 0, k;
+	char err[512], *p;
+
+	ASSERT_EQ(0, lm_info_read(&i0, err, sizeof(err))) TH_LOG("%s", err);
+	if (!i0.requires_bbml2)
+		SKIP(return, "the linear map is page mapped (linear_map=%s): nothing to split",
+		     i0.linear_map);
+
+	fd = sess_open();
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
+	ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "alloc %d %d",
+			      order, NBLOCKS));
+	for (p = result; n < NBLOCKS && (p = strstr(p, "0x")); p++)
+		addr[n++] = strtoul(p, &p, 16);
+	ASSERT_LT(0, n) TH_LOG("no block of order %d allocated", order);
+
+	/* Touch everything the readings use once, then read. */
+	ASSERT_EQ(0, page_tables(&pt0, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, lm_info_read(&i1, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, lm_info_read(&i0, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, page_tables(&pt0, err, sizeof(err))) TH_LOG("%s", err);
+
+	for (k = 0; k < n; k++) {
+		unsigned long mid = addr[k] + ((1UL << order) / 2) * page;
+
+		ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "change ro 0x%lx 1", mid))
+			TH_LOG("change ro 0x%lx", mid);
+	}
+
+	ASSERT_EQ(0, page_tables(&pt1, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, lm_info_read(&i1, err, sizeof(err))) TH_LOG("%s", err);
+	close(fd);
+
+	before = tables(&i0.split);
+	after = tables(&i1.split);
+	want = (after - before) * page;
+	TH_LOG("%d blocks of order %d: split tables %lu -> %lu (pmd %lu, pte %lu), PageTables %lu -> %lu kB",
+	       n, order, before, after, i1.split.tables_pmd - i0.split.tables_pmd,
+	       i1.split.tables_pte - i0.split.tables_pte, pt0 >> 10, pt1 >> 10);
+	ASSERT_LT(before, after)
+		TH_LOG("no split allocated a table: nothing was measured");
+	EXPECT_EQ(want, pt1 - pt0)
+		TH_LOG("PageTables grew by %ld bytes, the splits allocated %lu",
+		       (long)(pt1 - pt0), want);
+	EXPECT_EQ(i0.split_failures, i1.split_failures);
+}
+
+TEST(repaint_counted)
+{
+	unsigned long pt, want;
+	struct lm_info info;
+	long page = sysconf(_SC_PAGESIZE);
+	char err[512];
+
+	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
+	if (!info.repainted)
+		SKIP(return, "no repaint in this mode (linear_map=%s)", info.linear_map);
+	ASSERT_EQ(0, page_tables(&pt, err, sizeof(err))) TH_LOG("%s", err);
+	want = (tables(&info.repaint) + tables(&info.split)) * page;
+	TH_LOG("repaint tables: pmd %lu, pte %lu; PageTables %lu kB",
+	       info.repaint.tables_pmd, info.repaint.tables_pte, pt >> 10);
+	ASSERT_LT(0UL, tables(&info.repaint)) TH_LOG("the repaint allocated no table");
+	EXPECT_LE(want, pt)
+		TH_LOG("PageTables (%lu kB) lacks the %lu kB of tables the repaint and splits report",
+		       pt >> 10, want >> 10);
+}
+
+int main(int argc, char **argv)
+{
+	bbml2_prereq(NEED_MODULE);
+	return test_harness_run(argc, argv);
+}
