@@ -175,7 +175,8 @@ given = $(filter command line environment,$(origin $(1)))
 OVERRIDES = $(if $(call given,MODES),--modes=$(MODES)) $(if $(call given,MEM),--mem=$(MEM)) \
 	$(if $(call given,CPUS),--cpus=$(CPUS))
 LAB_RUN = $(SUDO) $(PY) lab/run.py matrix --results $(RESULTS) \
-	--kernel-dir '$(BUILD)/kernel-{config}/arch/arm64/boot/Image'
+	--kernel-dir '$(BUILD)/kernel-{config}/arch/arm64/boot/Image' \
+	--device-types $(BUILD)/lava-server/usr/share/lava-server/device-types
 LAB = $(LAB_RUN) --initrd-dir '$(BUILD)/rootfs-{config}.cpio.gz'
 
 .PHONY: all
