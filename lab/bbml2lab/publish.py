@@ -16,7 +16,6 @@ Keys with a "/" are files; the others are provenance. Files are copied to a
 temporary name and renamed, so a server reading OUT never sees half a file;
 the manifest is written last.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -26,14 +25,7 @@ import tempfile
 from pathlib import Path
 
 from . import LabError, devices
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+from .metadata import sha256
 
 
 def _copy(src, dst):
