@@ -17,7 +17,22 @@ BOARD = "vboard-uniform-01"
 SHA = {"qemu/Image": "a" * 64, "qemu/initramfs.cpio.gz": "b" * 64,
        "qemu/dtbs/qemu/virt-4c-2048m.dtb": "c" * 64}
 MANIFEST = {**{k: {"sha256": v, "size": 1} for k, v in SHA.items()},
+            "qemu/el2shim.bin": {"sha256": "e" * 64, "size": 1},
             "qemu/config": {"sha256": "d" * 64, "size": 1}, "git_revision": "x"}
+URL = "http://127.0.0.1:8090"
+
+
+def deploy_yaml(images):
+    """A job.yaml whose deploy action carries {label: manifest path}."""
+    lines = ["actions:", "- deploy:", "    images:"]
+    for label, path in images.items():
+        lines += [f"      {label}:", f"        url: {URL}/{path}",
+                  f"        sha256sum: {MANIFEST[path]['sha256'] if path in MANIFEST else '0' * 64}"]
+    return "\n".join(lines) + "\n"
+
+
+UBOOT = {"kernel": "qemu/Image", "ramdisk": "qemu/initramfs.cpio.gz",
+         "dtb": "qemu/dtbs/qemu/virt-4c-2048m.dtb"}
 
 
 def attempt(n, health="Complete", error_type=None, error_msg=None, boot=True, device=BOARD):
@@ -25,7 +40,7 @@ def attempt(n, health="Complete", error_type=None, error_msg=None, boot=True, de
             "error_type": error_type, "error_msg": error_msg, "boot_marker": boot}
 
 
-def write_job(run, name, results, attempts, sha=SHA):
+def write_job(run, name, results, attempts, images=UBOOT):
     job = run / "jobs" / name
     job.mkdir(parents=True)
     for a in attempts:
@@ -34,7 +49,7 @@ def write_job(run, name, results, attempts, sha=SHA):
     (job / "lab.json").write_text(json.dumps({"attempts": attempts}))
     (job / "metadata.json").write_text(json.dumps({"status": "complete",
                                                    "spec": {"board": BOARD}}))
-    (job / "job.yaml").write_text("".join(f"      sha256sum: {v}\n" for v in sha.values()))
+    (job / "job.yaml").write_text(deploy_yaml(images))
     for f in ("junit.xml", "console.log"):
         (job / f).write_text("")
 
@@ -88,8 +103,25 @@ def test_a_job_on_the_wrong_board_fails(run):
 
 def test_an_unpinned_artifact_fails(run):
     job = run / "jobs/lab-smoke-none-4c-2048m"
-    (job / "job.yaml").write_text(f"      sha256sum: {SHA['qemu/Image']}\n")
+    (job / "job.yaml").write_text(deploy_yaml(UBOOT).replace("a" * 64, "f" * 64))
     assert failed(run)[1] == ["lab-smoke-none-4c-2048m.artifacts_pinned"]
+
+
+def test_an_unpublished_or_missing_artifact_fails(run):
+    job = run / "jobs/lab-smoke-none-4c-2048m"
+    (job / "job.yaml").write_text(deploy_yaml({"kernel": "qemu/Image", "ramdisk": "other/x"}))
+    assert failed(run)[1] == ["lab-smoke-none-4c-2048m.artifacts_pinned"]
+    (job / "job.yaml").write_text(deploy_yaml({"kernel": "qemu/Image"}))
+    assert failed(run)[1] == ["lab-smoke-none-4c-2048m.artifacts_pinned"]
+
+
+def test_el2shim_and_dtb_less_jobs_are_pinned_by_what_they_deploy(run):
+    # qemu boards deploy no dtb; el2shim boards deploy the shim as the kernel
+    job = run / "jobs/lab-smoke-none-4c-2048m"
+    (job / "job.yaml").write_text(deploy_yaml({"kernel": "qemu/el2shim.bin",
+                                               "image": "qemu/Image",
+                                               "ramdisk": "qemu/initramfs.cpio.gz"}))
+    assert failed(run) == (4, [])
 
 
 def test_a_fault_that_was_not_retried_fails(run):
