@@ -253,11 +253,11 @@ UNIT_JUNIT := $(BUILD)/unit-junit.xml
 
 .PHONY: unit
 unit: $(DEPS_STAMP)
-	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests --junitxml=$(UNIT_JUNIT)
+	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests kernel/tests --junitxml=$(UNIT_JUNIT)
 
 .PHONY: check
 check: $(call KIMAGE,qemu) $(call KIMAGE,debug) rootfs-qemu rootfs-debug $(EL2SHIM)
-	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests --junitxml=$(UNIT_JUNIT) || true
+	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests kernel/tests --junitxml=$(UNIT_JUNIT) || true
 	$(LAB_E2E_CHECK) --junit $(UNIT_JUNIT) --merge $(UNIT_JUNIT) || true
 	$(LAB) --plan check --tag check --unit-junit $(UNIT_JUNIT) $(OVERRIDES)
 
@@ -292,6 +292,14 @@ lab-e2e: $(call KIMAGE,qemu) rootfs-qemu | $(DEPS_STAMP)
 .PHONY: series-check
 series-check: $(DEPS_STAMP)
 	kernel/series-check.sh $(BUILD) configs/qemu.config
+
+# The mutation check (kernel/mutations/): each known bug class put back into
+# the series, built incrementally and booted where it can show; one table,
+# exit 1 if any mutant survives. MUTANTS=id,... runs a subset.
+.PHONY: mutation-check
+mutation-check: $(call KIMAGE,qemu) $(EL2SHIM) | $(DEPS_STAMP)
+	$(SUDO) $(PY) kernel/mutations/check.py --build $(BUILD) --results $(RESULTS) \
+		$(if $(call given,MUTANTS),--only $(MUTANTS))
 
 .PHONY: clean
 clean:

@@ -27,6 +27,8 @@ def _selection(p, single):
         p.add_argument("--name", help="job name prefix (default: the suite)")
     else:
         p.add_argument("--plan", required=True, help="plan name in the matrix file")
+        p.add_argument("--only", metavar="NAMES",
+                       help="comma-separated entry names of the plan: run only those")
     p.add_argument("--matrix", default=DEFAULTS["matrix"], help="matrix file (%(default)s)")
     p.add_argument("--boards", default=DEFAULTS["boards"], help="board inventory (%(default)s)")
     p.add_argument("--board", help="run every job on this board")
@@ -176,6 +178,8 @@ def _specs(args):
     """(Matrix, [JobSpec]) for a plan or a single suite."""
     matrix = config.load(args.matrix, args.boards)
     if getattr(args, "plan", None):
+        if getattr(args, "only", None):
+            return matrix, matrix.expand_only(args.plan, args.only.split(","), _overrides(args))
         return matrix, matrix.expand(args.plan, _overrides(args))
     entry = {"name": args.name or args.suite, "suite": args.suite}
     return matrix, matrix.expand_entries([entry], _overrides(args), where="--suite")

@@ -363,6 +363,18 @@ class Matrix:
             raise LabError(f"{self.path}: unknown plan '{plan}' (known: {', '.join(self.plans)})")
         return self.expand_entries(self.plans[plan], overrides, where=f"plans/{plan}")
 
+    def expand_only(self, plan, names, overrides=None):
+        """JobSpecs of the named entries of a plan (in the plan's order)."""
+        self.expand(plan)
+        names = [n.strip() for n in names if n.strip()]
+        known = [e["name"] for e in self.plans[plan]]
+        unknown = [n for n in names if n not in known]
+        if unknown or not names:
+            raise LabError(f"--only: no entry {', '.join(unknown) or '(none given)'} in plan "
+                           f"'{plan}' (known: {', '.join(known)})")
+        return self.expand_entries([e for e in self.plans[plan] if e["name"] in names],
+                                   overrides, where=f"plans/{plan}")
+
     def expand_entries(self, entries, overrides=None, where="entry"):
         """JobSpecs for explicit entries (dicts with at least name and suite)."""
         if overrides:

@@ -200,3 +200,13 @@ def test_unknown_plan_and_int_lists(files):
     assert config.parse_int_list("2048,8192", "--mem") == [2048, 8192]
     with pytest.raises(LabError, match=r"--mem: expected comma-separated integers"):
         config.parse_int_list("2048,lots", "--mem")
+
+
+def test_only_selects_entries_of_a_plan(files):
+    m = config.load(*files)
+    specs = m.expand_only("check", ["late-cpu", "smoke"])
+    assert [s.name for s in specs] == ["smoke-none-4c-2048m", "late-cpu-none-4c-2048m"]
+    with pytest.raises(LabError, match=r"--only: no entry nope in plan 'check' \(known: smoke, "):
+        m.expand_only("check", ["smoke", "nope"])
+    with pytest.raises(LabError, match=r"unknown plan"):
+        m.expand_only("nope", ["smoke"])

@@ -1,0 +1,81 @@
+"""kernel/mutations: the mutants' headers, their boots, that each applies to
+the series, and the verdict logic of the mutation check."""
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+spec = importlib.util.spec_from_file_location("mutcheck", REPO / "kernel/mutations/check.py")
+mc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mc)
+TREE = Path(os.environ.get("BUILD", REPO / "build")) / "linux"
+
+
+def test_every_mutant_names_its_class_boots_and_catcher():
+    mutants = mc.load_mutants()
+    assert len(mutants) >= 2
+    matrix = mc.config.load(REPO / "configs/matrix.yaml", REPO / "configs/boards.yaml")
+    entries = mc.check_boots(mutants, matrix)
+    for m in mutants:
+        assert m.klass and m.title and m.boots
+        # an Expect: entry prefix names a boot of the mutant
+        for e in m.expect:
+            entry = e.rpartition(":")[0]
+            assert not entry or entry in m.boots, (m.id, e)
+        assert all(b in entries for b in m.boots)
+
+
+@pytest.mark.skipif(not (TREE / ".bbml2-lab-tree").is_file(),
+                    reason=f"{TREE}: no kernel tree with the series (make kernel)")
+def test_every_mutant_applies_to_the_series():
+    ok, lines = mc.apply_check(TREE, mc.load_mutants())
+    assert ok, "\n".join(lines)
+
+
+def test_a_bad_header_is_one_clear_error(tmp_path):
+    p = tmp_path / "x.patch"
+    p.write_text("Mutant: something\nBoots: ks-block\n---\n--- a/x\n+++ b/x\n")
+    with pytest.raises(mc.LabError, match=r"x.patch: header lacks Class"):
+        mc.Mutant(p)
+    p.write_text("Mutant: m\nClass: c\nBoots: ks-block\n---\n")
+    with pytest.raises(mc.LabError, match="no Expect: line"):
+        mc.Mutant(p)
+    p.write_text("Mutant: m\nClass: c\nBoots: ks-block\nEquivalent-under-TCG: why\n")
+    with pytest.raises(mc.LabError, match="no Hardware-catcher"):
+        mc.Mutant(p)
+
+
+def test_catches_are_new_failures_of_expected_tests():
+    job = "ks-block-assume-4c-2048m"
+    base = {(job, "kselftest.boot"): {"result": "pass"},
+            (job, "kselftest.x.known_bad"): {"result": "fail"},
+            (job, "kselftest.x.a"): {"result": "pass"}}
+    now = {(job, "kselftest.boot"): {"result": "pass"},
+           (job, "kselftest.x.known_bad"): {"result": "fail"},
+           (job, "kselftest.x.a"): {"result": "fail", "detail": "shape"}}
+    fails = mc.new_failures(base, now)
+    assert fails == [(job, "kselftest.x.a", "shape")]       # not the known failure
+    assert mc.matches("ks-block:kselftest.x.", job, "kselftest.x.a")
+    assert mc.matches("kselftest.x.a", job, "kselftest.x.a")
+    assert not mc.matches("ks-repaint:kselftest.x.", job, "kselftest.x.a")
+    assert mc.entry_of("ks-repaint-assume-repaint-4c-2048m") == "ks-repaint"
+    assert mc.entry_of("mixed-none-4c-2048m") == "mixed"
+
+
+def test_a_deadline_alone_is_not_a_catch():
+    assert mc.deadline_only([("j", "smoke.job", "job timed out after 180 s")])
+    assert not mc.deadline_only([("j", "smoke.job", "timed out"),
+                                 ("j", "smoke.kernel.no_splat", "WARNING: at mmu.c")])
+    assert not mc.deadline_only([])
+
+
+def test_table_counts_every_verdict():
+    rows = [{"id": "a", "class": "c", "boots": ["b"], "verdict": "caught", "caught_by": ["j:t"]},
+            {"id": "b", "class": "c", "boots": ["b"], "verdict": "survived",
+             "why": "no test failed"},
+            {"id": "c", "class": "c", "boots": ["b"], "verdict": "equivalent", "why": "TCG"}]
+    md, counts = mc.table(rows, 600)
+    assert counts == {"caught": 1, "equivalent": 1, "survived": 1, "error": 0}
+    assert "| a | c | b | caught | j:t |" in md and "wall time 10.0 min" in md
