@@ -277,13 +277,13 @@ lab-up: | $(DEPS_STAMP)
 lab-down:
 	$(SUDO) lab/local/down.sh
 
-lab-publish: $(call KIMAGE,qemu) rootfs-qemu
+lab-publish: $(call KIMAGE,qemu) rootfs-qemu $(EL2SHIM)
 	$(PY) lab/run.py publish --config qemu
 
-lab-check: $(call KIMAGE,qemu) rootfs-qemu | $(DEPS_STAMP)
+lab-check: $(call KIMAGE,qemu) rootfs-qemu $(EL2SHIM) | $(DEPS_STAMP)
 	$(LAB_E2E_CHECK) --junit $(BUILD)/lab-check-junit.xml
 
-lab-e2e: $(call KIMAGE,qemu) rootfs-qemu | $(DEPS_STAMP)
+lab-e2e: $(call KIMAGE,qemu) rootfs-qemu $(EL2SHIM) | $(DEPS_STAMP)
 	$(SUDO) $(PY) lab/local/e2e.py nightly --up --nights 2 --results $(RESULTS) \
 		--junit $(BUILD)/lab-e2e-junit.xml
 

@@ -84,10 +84,13 @@ def step(cmd, cwd, say):
 
 
 def build_and_publish(configs, repo, say, build=True, publish=True, make="make"):
-    """The steps before the run, for every kernel config the plan boots."""
+    """The steps before the run, for every kernel config the plan boots
+    (and el2shim, which publish ships for the el2shim boards)."""
     for c in configs:
         if build:
             step([make, f"kernel-{c}", f"rootfs-{c}"], repo, say)
+    if build and configs:
+        step([make, "el2shim"], repo, say)
     if publish:
         cmd = [sys.executable, repo / "lab/run.py", "publish"]
         for c in configs:
