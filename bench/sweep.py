@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lab"))
 
-from bbml2lab import LabError, config, render  # noqa: E402
+from bbml2lab import LabError, cli, render  # noqa: E402
 from bbml2lab.job import Artifacts  # noqa: E402
 from bbml2lab.session import Session  # noqa: E402
 
@@ -45,21 +45,13 @@ def boot_order(specs, repeat, seed):
 def parse_args(argv):
     ap = argparse.ArgumentParser(description="Repeated benchmark boots in a random, "
                                  "recorded order.")
-    ap.add_argument("--plan", default="bench-sweep", help="matrix plan (bench-sweep)")
+    cli.selection_options(ap, single=False, plan="bench-sweep")
     ap.add_argument("--repeat", type=int, default=3, help="boots per job (3)")
     ap.add_argument("--seed", type=int, help="shuffle seed (default: random, recorded)")
     ap.add_argument("--icount", action="store_true",
                     help="add -icount shift=0 (instruction time, deterministic)")
-    ap.add_argument("--modes", help="comma-separated modes, replaces the plan's")
-    ap.add_argument("--mem", help="comma-separated MiB, replaces the plan's")
-    ap.add_argument("--cpus", help="comma-separated CPU counts, replaces the plan's")
-    ap.add_argument("--config", help="kernel config name, replaces the plan's")
-    ap.add_argument("--board", help="board, replaces the plan's")
-    ap.add_argument("--cmdline", help="extra kernel arguments")
     ap.add_argument("--kernel", required=True, help="arm64 Image")
     ap.add_argument("--initrd", required=True, help="bench initramfs")
-    ap.add_argument("--matrix", default=str(REPO / "configs/matrix.yaml"))
-    ap.add_argument("--boards", default=str(REPO / "configs/boards.yaml"))
     ap.add_argument("--device-types",
                     default=str(REPO / "build/lava-server/usr/share/lava-server/device-types"))
     ap.add_argument("--results", default=str(REPO / "results"))
@@ -86,13 +78,7 @@ def main(argv=None):
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
     options = ICOUNT if args.icount else []
     try:
-        matrix = config.load(args.matrix, args.boards)
-        overrides = {
-            "modes": [m for m in args.modes.split(",") if m] if args.modes else None,
-            "mem_mb": config.parse_int_list(args.mem, "--mem") if args.mem else None,
-            "cpus": config.parse_int_list(args.cpus, "--cpus") if args.cpus else None,
-            "config": args.config, "board": args.board, "cmdline": args.cmdline}
-        specs = matrix.expand(args.plan, overrides)
+        matrix, specs = cli.specs_of(args)
         rend = renderer(args.device_types, options)
     except LabError as e:
         print(f"sweep: {e}", file=sys.stderr)

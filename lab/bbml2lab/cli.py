@@ -20,13 +20,15 @@ DEFAULTS = {
 }
 
 
-def _selection(p, single):
-    """Options choosing and shaping the jobs (plan or single suite + overrides)."""
+def selection_options(p, single, plan=None):
+    """Options choosing and shaping the jobs (plan or single suite + overrides);
+    also bench/sweep.py's (plan: its default plan)."""
     if single:
         p.add_argument("--suite", required=True, help="suite to boot (bbml2lab.suite=)")
         p.add_argument("--name", help="job name prefix (default: the suite)")
     else:
-        p.add_argument("--plan", required=True, help="plan name in the matrix file")
+        p.add_argument("--plan", required=not plan, default=plan,
+                       help="plan name in the matrix file" + (f" ({plan})" if plan else ""))
         p.add_argument("--only", metavar="NAMES",
                        help="comma-separated entry names of the plan: run only those")
     p.add_argument("--matrix", default=DEFAULTS["matrix"], help="matrix file (%(default)s)")
@@ -86,7 +88,7 @@ def parser():
     for name, single, text in (("matrix", False, "run a plan of the matrix with lava-run"),
                                ("run", True, "run one suite (with overrides) with lava-run")):
         p = sub.add_parser(name, help=text)
-        _selection(p, single)
+        selection_options(p, single)
         _artifacts(p)
         _device_types(p)
         p.add_argument("--results", default=DEFAULTS["results"], help="results root (%(default)s)")
@@ -95,7 +97,7 @@ def parser():
                        help="fold this JUnit file (the unit tests) into the run's results")
 
     p = sub.add_parser("render", help="render + validate the jobs of a plan, no boot")
-    _selection(p, False)
+    selection_options(p, False)
     _artifacts(p)
     _device_types(p)
     p.add_argument("--artifact-url", help="base http(s) URL for lab boards' Image/initrd/dtb")
@@ -111,12 +113,12 @@ def parser():
 
     p = sub.add_parser("lab", help="submit a plan's jobs to a LAVA server, wait, fetch, "
                        "parse into a results dir")
-    _selection(p, False)
+    selection_options(p, False)
     _lab_options(p)
 
     p = sub.add_parser("nightly", help="build, publish, run the nightly plan through the "
                        "lab, compare with the previous night")
-    _selection(p, False)
+    selection_options(p, False)
     _lab_options(p)
     for action in p._actions:             # both have defaults here
         if action.dest in ("plan", "artifact_url"):
@@ -174,7 +176,7 @@ def _overrides(args):
             "cmdline": args.cmdline, "timeout_min": args.timeout}
 
 
-def _specs(args):
+def specs_of(args):
     """(Matrix, [JobSpec]) for a plan or a single suite."""
     matrix = config.load(args.matrix, args.boards)
     if getattr(args, "plan", None):
@@ -215,7 +217,7 @@ def cmd_boot(args):
     if args.unit_junit:
         session.add_junit(args.unit_junit)
     try:
-        matrix, specs = _specs(args)
+        matrix, specs = specs_of(args)
         artifacts = _artifacts_for(args, specs)
         renderer = render.Renderer(device_types_dir=args.device_types)
     except LabError as e:
@@ -244,7 +246,7 @@ def _urls(args, spec, board):
 
 def cmd_render(args):
     """render: every job rendered and schema-validated; optionally written out."""
-    matrix, specs = _specs(args)
+    matrix, specs = specs_of(args)
     renderer = render.Renderer(device_types_dir=args.device_types)
     out = Path(args.out) if args.out else None
     if out:
@@ -347,7 +349,7 @@ def lab_run(args, out=None, server=None, before=None):
     except OSError as e:
         raise LabError(f"cannot create a run directory under {args.results}: {e}") from None
     try:
-        matrix, specs = _specs(args)
+        matrix, specs = specs_of(args)
         session.say(f"run {session.run_id}: {len(specs)} job(s) on {server.uri}")
         if before:
             before(session, specs)
