@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bbml2_faults: the refusals and failures of the split path, through the
+ * kernel's test hooks (CONFIG_ARM64_LINEAR_MAP_TEST, debugfs
+ * arm64/linear_map_test*).
+ *
+ * split_failure_propagates: the page-table allocation of a split fails
+ * (linear_map_test_fail_splits=1): making one page in the middle of a fresh
+ * block read-only must fail with exactly -ENOMEM, count one split failure,
+ * consume the injected failure, and leave the page writable and every
+ * page of the block as it was; the same change then succeeds. Catches a
+ * swallowed split error (the walker then WARNs on a partly covered block
+ * and fails with -EINVAL, or changes a whole block) and a change made
+ * before its split.
+ * prefinal_split_refused: with arm64.linear_map_test=prefinal the kernel
+ * tried a split while the first secondary CPU came online, before the
+ * capabilities were final: with a block-mapped linear map it must have
+ * been refused with -EBUSY. Catches splits allowed while CPUs that may
+ * lack BBML2_NOABORT already run.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../kselftest_harness.h"
+#include "bbml2_util.h"
+
+#define HOOKS		DEBUGFS_DIR "/arm64/linear_map_test"
+#define FAIL_SPLITS	DEBUGFS_DIR "/arm64/linear_map_test_fail_splits"
+#define NTRIES		16
+
+static char result[16384];
+static char text[4096];
+
+/* Order of a block of PMD_SIZE, within what the page allocator gives. */
+static int block_order(long page)
+{
+	int order = 0;
+
+	while ((1L << order) < page / 8)
+		order++;
+	return order > 10 ? 10 : order;
+}
+
+static bool hooks_present(void)
+{
+	return access(HOOKS, R_OK) == 0 && access(FAIL_SPLITS, W_OK) == 0;
+}
+
+/* A "key=value" of the hooks' debugfs file into @val; -1 if absent. */
+static int hook_key(const char *key, char *val, size_t len)
+{
+	size_t n = strlen(key);
+	const char *p = text;
+
+	if (read_file(HOOKS, text, sizeof(text)) <= 0)
+		return -1;
+	while (p && *p) {
+		if (!strncmp(p, key, n) && p[n] == '=') {
+			snprintf(val, len, "%.*s", (int)strcspn(p + n + 1, "\n"), p + n + 1);
+			return 0;
+		}
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return -1;
+}
+
+TEST(split_failure_propagates)
+{
+	unsigned long addr = 0, mid, n;
+	struct lm_info i0, i1;
+	struct pt_map m;
+	const struct pt_line *l;
+	long page = sysconf(_SC_PAGESIZE);
+	int order = block_order(page), fd, k, ret;
+	char err[512], val[32], *p;
+
+	if (!hooks_present())
+		SKIP(return, "no %s: kernel without the series' test hooks", FAIL_SPLITS);
+	ASSERT_EQ(0, lm_info_read(&i0, err, sizeof(err))) TH_LOG("%s", err);
+	if (!i0.requires_bbml2)
+		SKIP(return, "the linear map is page mapped (linear_map=%s): no split to fail",
+		     i0.linear_map);
+
+	fd = sess_open();
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
+	/* A fresh block still mapped by a block: its split needs a table. */
+	for (k = 0; k < NTRIES && !addr; k++) {
+		ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "alloc %d 1", order));
+		p = strstr(result, "0x");
+		ASSERT_NE(NULL, p);
+		ASSERT_EQ(0, ptdump_read(&m, err, sizeof(err))) TH_LOG("%s", err);
+		l = pt_map_line(&m, strtoul(p, NULL, 16));
+		if (l && !l->hole && l->level < PT_PTE)
+			addr = strtoul(p, NULL, 16);
+		pt_map_free(&m);
+	}
+	if (!addr)
+		SKIP(goto out, "no block of order %d still PMD/PUD-mapped in %d tries",
+		     order, NTRIES);
+	n = 1UL << order;
+	mid = addr + (n / 2) * page;
+
+	ASSERT_EQ(0, lm_info_read(&i0, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, write_file(FAIL_SPLITS, "1"));
+	ret = sess_cmd(fd, NULL, 0, "change ro 0x%lx 1", mid);
+	ASSERT_EQ(0, lm_info_read(&i1, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_LT(0, read_file(FAIL_SPLITS, val, sizeof(val)));
+	write_file(FAIL_SPLITS, "0");
+
+	EXPECT_EQ(-ENOMEM, ret) TH_LOG("set_memory_ro with a failing split returned %d", ret);
+	EXPECT_EQ(i0.split_failures + 1, i1.split_failures);
+	EXPECT_EQ(0, atoi(val)) TH_LOG("the injected failure was not consumed: %s", val);
+	/* Nothing changed: every page of the block is still writable. */
+	ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "probe 0x%lx %lu", addr, n));
+	EXPECT_EQ(NULL, strstr(result, "r-")) TH_LOG("a page became read-only: %.80s", result);
+	EXPECT_EQ(NULL, strstr(result, "--")) TH_LOG("a page became unmapped: %.80s", result);
+
+	/* Without the fault the same change goes through, and is undone. */
+	EXPECT_EQ(0, sess_cmd(fd, NULL, 0, "change ro 0x%lx 1", mid));
+	ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "probe 0x%lx 1", mid));
+	EXPECT_EQ(0, strncmp(result, "r-", 2)) TH_LOG("probe after ro: %.8s", result);
+	EXPECT_EQ(0, sess_cmd(fd, NULL, 0, "change rw 0x%lx 1", mid));
+out:
+	close(fd);
+}
+
+TEST(prefinal_split_refused)
+{
+	struct lm_info info;
+	char err[512], val[32];
+
+	if (access(HOOKS, R_OK))
+		SKIP(return, "no %s: kernel without the series' test hooks", HOOKS);
+	ASSERT_EQ(0, hook_key("prefinal_split", val, sizeof(val)))
+		TH_LOG("%s has no prefinal_split key", HOOKS);
+	if (!strcmp(val, "untried"))
+		SKIP(return, "not tried: boot with arm64.linear_map_test=prefinal");
+	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
+	if (!info.blocks_at_boot)
+		SKIP(return, "page mapped from boot (linear_map=%s): nothing to refuse",
+		     info.linear_map);
+	EXPECT_EQ(-EBUSY, atoi(val))
+		TH_LOG("a split before the capabilities were final, with secondaries online, returned %s",
+		       val);
+}
+
+int main(int argc, char **argv)
+{
+	bbml2_prereq(NEED_PTDUMP | NEED_MODULE);
+	return test_harness_run(argc, argv);
+}
