@@ -204,8 +204,14 @@ TEST_F_TIMEOUT(hotplug, offline_online_secondaries, 900)
 	check_after(_metadata, self);
 	/* Splitting (block mode) or not, the direct map still works. */
 	ret = secret_round(4, 0x33, err, sizeof(err));
-	if (ret == -ENOSYS)
+	if (ret == -ENOSYS) {
+		/* A failure above stays a failure: SKIP only a clean run. */
+		if (_metadata->exit_code == KSFT_PASS)
+			SKIP(return,
+			     "hotplug checks passed, but memfd_secret() is not available (-ENOSYS: CONFIG_SECRETMEM=n or secretmem.enable=0): the direct map check after hotplug did not run");
+		TH_LOG("memfd_secret() not available (-ENOSYS): direct map check not run");
 		return;
+	}
 	EXPECT_EQ(0, ret) TH_LOG("memfd_secret after hotplug: %s %s",
 				 strerror(-ret), err);
 }

@@ -693,11 +693,32 @@ static int exe_dir(char *buf, size_t len)
 	return 0;
 }
 
-int module_load(char *err, size_t len)
+/* Whether the log since @mark says the module has unknown symbols. */
+static bool unknown_symbols_logged(unsigned long long mark, bool *readable)
+{
+	struct kmsg k;
+	bool found = false;
+	size_t i;
+
+	*readable = !kmsg_read(&k, mark);
+	if (!*readable)
+		return false;
+	for (i = 0; i < k.nr && !found; i++)
+		found = strstr(k.r[i].msg, MODULE_NAME ": Unknown symbol") ||
+			strstr(k.r[i].msg, MODULE_NAME ": disagrees about version");
+	kmsg_free(&k);
+	return found;
+}
+
+int module_try_load(char *err, size_t len, bool *absent)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
+	unsigned long long mark;
+	bool readable;
 	int fd, ret;
 
+	if (absent)
+		*absent = false;
 	if (!access(MODULE_CTL, F_OK))
 		return 0;
 	if (exe_dir(dir, sizeof(dir)))
@@ -706,30 +727,56 @@ int module_load(char *err, size_t len)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
-		snprintf(err, len, "test module %s missing (%s)", path,
+		snprintf(err, len, "test module %s %s (%s)", path,
+			 ret == -ENOENT ? "missing" : "unreadable",
 			 strerror(errno));
+		/* Not shipped is a missing prerequisite; unreadable is not. */
+		if (absent && ret == -ENOENT)
+			*absent = true;
 		return ret;
 	}
+	mark = kmsg_mark();
 	ret = syscall(__NR_finit_module, fd, "", 0);
 	ret = ret ? -errno : 0;
 	close(fd);
 	if (ret == -EEXIST)
 		return 0;
-	if (ret == -ENOENT)
-		snprintf(err, len,
-			 "cannot load %s: unknown symbols (kernel without CONFIG_ARM64_LINEAR_MAP_TEST?)",
+	if (ret == -ENOENT) {
+		/*
+		 * Unknown symbols: the kernel lacks the test-only exports
+		 * (CONFIG_ARM64_LINEAR_MAP_TEST), a missing prerequisite. An
+		 * init function returning -ENOENT is not: the log tells them
+		 * apart when it can be read.
+		 */
+		if (unknown_symbols_logged(mark, &readable) || !readable) {
+			snprintf(err, len,
+				 "cannot load %s: unknown symbols (kernel without CONFIG_ARM64_LINEAR_MAP_TEST?)",
+				 path);
+			if (absent)
+				*absent = true;
+		} else {
+			snprintf(err, len,
+				 "cannot load %s: -ENOENT without an unknown symbol in the log (module init failed?)",
+				 path);
+		}
+	} else if (ret == -ENOEXEC) {
+		snprintf(err, len, "cannot load %s: built for another kernel (-ENOEXEC)",
 			 path);
-	else if (ret == -ENOEXEC)
-		snprintf(err, len, "cannot load %s: built for another kernel",
-			 path);
-	else if (ret)
-		snprintf(err, len, "cannot load %s: %s", path, strerror(-ret));
+	} else if (ret) {
+		snprintf(err, len, "cannot load %s: %s (%d)", path,
+			 strerror(-ret), ret);
+	}
 	if (!ret && access(MODULE_CTL, F_OK)) {
 		snprintf(err, len, "%s loaded but %s is missing", path,
 			 MODULE_CTL);
-		return -ENOENT;
+		return -EPROTO;
 	}
 	return ret;
+}
+
+int module_load(char *err, size_t len)
+{
+	return module_try_load(err, len, NULL);
 }
 
 int module_unload(void)
@@ -823,6 +870,18 @@ static __noreturn __printf(1, 2) void skip_all(const char *fmt, ...)
 	ksft_exit_skip("%s\n", msg);
 }
 
+static __noreturn __printf(1, 2) void fail_all(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ksft_print_header();
+	ksft_exit_fail_msg("%s\n", msg);
+}
+
 void bbml2_prereq(unsigned int need)
 {
 	struct utsname u;
@@ -844,15 +903,25 @@ void bbml2_prereq(unsigned int need)
 		skip_all("no %s: kernel without the bbml2 linear map series",
 			 LM_DEBUGFS);
 	if (lm_info_read(&info, err, sizeof(err)))
-		ksft_exit_fail_msg("%s\n", err);
+		fail_all("%s", err);
 	if ((need & NEED_PTDUMP) && access(PTDUMP_PATH, R_OK))
 		skip_all("no %s (CONFIG_PTDUMP_DEBUGFS not set)", PTDUMP_PATH);
 	if (need & NEED_MODULE) {
 		bool was = !access(MODULE_CTL, F_OK);
 
-		ret = module_load(err, sizeof(err));
-		if (ret)
+		bool absent;
+
+		ret = module_try_load(err, sizeof(err), &absent);
+		/*
+		 * Only a missing .ko or a kernel without the test exports is
+		 * a missing prerequisite; a module that is there and does
+		 * not load (another kernel's build, -EINVAL, -EBUSY, its
+		 * init failing) is a failure of what is under test.
+		 */
+		if (ret && absent)
 			skip_all("%s", err);
+		if (ret)
+			fail_all("%s", err);
 		if (!was) {
 			module_loaded_here = true;
 			atexit(unload_at_exit);
@@ -860,6 +929,6 @@ void bbml2_prereq(unsigned int need)
 		/* Let its init memory go now, not in the middle of a test. */
 		ret = module_sync();
 		if (ret)
-			ksft_exit_fail_msg("%s sync: %s\n", MODULE_CTL, strerror(-ret));
+			fail_all("%s sync: %s", MODULE_CTL, strerror(-ret));
 	}
 }

@@ -103,6 +103,12 @@ int kmsg_splats(unsigned long long from, char *buf, size_t len);
 
 /* The test module. */
 int module_load(char *err, size_t len);
+/*
+ * module_load(), and whether the error is a missing prerequisite (@absent:
+ * no .ko next to the program, or unknown symbols, i.e. a kernel without
+ * CONFIG_ARM64_LINEAR_MAP_TEST) rather than a failure.
+ */
+int module_try_load(char *err, size_t len, bool *absent);
 int module_unload(void);
 /* Wait until the init memory of the module is freed (a work item). */
 int module_sync(void);
@@ -116,7 +122,11 @@ struct module_info {
 };
 int module_info_get(int fd, struct module_info *mi);
 
-/* Whole-program prerequisites; ksft_exit_skip() when absent. */
+/*
+ * Whole-program prerequisites; ksft_exit_skip() when absent, and
+ * ksft_exit_fail_msg() when present but broken (a module that fails to
+ * load for any reason but a missing .ko or unknown symbols).
+ */
 #define NEED_PTDUMP	1u
 #define NEED_MODULE	2u
 void bbml2_prereq(unsigned int need);
