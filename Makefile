@@ -66,13 +66,24 @@ FRAGMENTS_qemu := configs/qemu.config $(TEST_CONFIG)
 FRAGMENTS_debug := $(FRAGMENTS_qemu) configs/debug.config
 FRAGMENTS_bench := $(FRAGMENTS_qemu) configs/bench.config
 FRAGMENTS_board := configs/qemu.config configs/board.config $(TEST_CONFIG)
+# make kernel-matrix: CONFIG=matrix-<name> is the qemu kernel plus
+# configs/matrix/<name>.config (kernel/matrix.py drives them).
+MATRIX_ALL := $(sort $(basename $(notdir $(wildcard configs/matrix/*.config))))
+MATRIX_CONFIGS := $(addprefix matrix-,$(MATRIX_ALL))
+$(foreach m,$(MATRIX_ALL),$(eval FRAGMENTS_matrix-$(m) := $(FRAGMENTS_qemu) configs/matrix/$(m).config))
 FRAGMENTS = $(FRAGMENTS_$(1))
 ifeq ($(FRAGMENTS_$(CONFIG)),)
-$(error CONFIG=$(CONFIG) is not a kernel config; use qemu, debug, bench or board)
+$(error CONFIG=$(CONFIG) is not a kernel config; use qemu, debug, bench, board or matrix-<name>)
 endif
 
 KOUT = $(BUILD)/kernel-$(1)
 KIMAGE = $(call KOUT,$(1))/arch/arm64/boot/Image
+# The kernel's make arguments per config: KMAKE_ARGS unless a config has its
+# own (LLVM=1 takes no "ccache" in CROSS_COMPILE: clang's --target comes
+# from it), and the environment of its kselftest build.
+KMAKE_ARGS_matrix-llvm := ARCH=arm64 LLVM=1 CC="ccache clang"
+KST_ENV_matrix-llvm := LLVM=1
+KMAKE_FOR = $(or $(KMAKE_ARGS_$(1)),$(KMAKE_ARGS))
 
 # kernel_rules,CONFIG: .config from allnoconfig + fragments, checked; then
 # Image + modules. The kernel's make only runs when an input changed.
@@ -80,15 +91,15 @@ define kernel_rules
 $(call KOUT,$(1))/.config: $(call FRAGMENTS,$(1)) kernel/check-config.sh $(KSRC_STAMP)
 	@echo "kernel: configuring $(1) ($(call FRAGMENTS,$(1)))"
 	mkdir -p $(call KOUT,$(1))
-	$(MAKE) -s -C $(KSRC) O=$(call KOUT,$(1)) $(KMAKE_ARGS) allnoconfig
+	$(MAKE) -s -C $(KSRC) O=$(call KOUT,$(1)) $(call KMAKE_FOR,$(1)) allnoconfig
 	$(KSRC)/scripts/kconfig/merge_config.sh -m -O $(call KOUT,$(1)) \
 		$(call KOUT,$(1))/.config $(call FRAGMENTS,$(1)) >/dev/null
-	$(MAKE) -s -C $(KSRC) O=$(call KOUT,$(1)) $(KMAKE_ARGS) olddefconfig
+	$(MAKE) -s -C $(KSRC) O=$(call KOUT,$(1)) $(call KMAKE_FOR,$(1)) olddefconfig
 	kernel/check-config.sh $$@ $(call FRAGMENTS,$(1)) || { mv $$@ $$@.rejected; exit 1; }
 
 $(call KIMAGE,$(1)): $(call KOUT,$(1))/.config $(KSRC_STAMP)
 	@echo "kernel: building $(1) in $(call KOUT,$(1)) (a first build takes about 6 minutes)"
-	$(MAKE) -C $(KSRC) O=$(call KOUT,$(1)) $(KMAKE_ARGS) -j$(JOBS) Image modules \
+	$(MAKE) -C $(KSRC) O=$(call KOUT,$(1)) $(call KMAKE_FOR,$(1)) -j$(JOBS) Image modules \
 		> $(call KOUT,$(1))/build.log 2>&1 || { tail -40 $(call KOUT,$(1))/build.log; exit 1; }
 	@grep -E "warning:|error:" $(call KOUT,$(1))/build.log || true
 	touch $$@
@@ -96,7 +107,7 @@ $(call KIMAGE,$(1)): $(call KOUT,$(1))/.config $(KSRC_STAMP)
 .PHONY: kernel-$(1)
 kernel-$(1): $(call KIMAGE,$(1))
 endef
-$(foreach c,qemu debug bench board,$(eval $(call kernel_rules,$(c))))
+$(foreach c,qemu debug bench board $(MATRIX_CONFIGS),$(eval $(call kernel_rules,$(c))))
 
 # dtbs (CONFIG=board): the device trees the inventory's boards of CONFIG
 # boot (configs/boards.yaml uboot.dtb) that the kernel tree has; lab/run.py
@@ -139,7 +150,7 @@ KST_FILES := $(shell find selftests -type f 2>/dev/null)
 
 define guest_rules
 $(call KST_INSTALL,$(1))/run_kselftest.sh: $(KST_FILES) $(call KIMAGE,$(1))
-	selftests/build.sh install $(KSRC) $(call KOUT,$(1)) $(call KST_INSTALL,$(1))
+	$(KST_ENV_$(1)) selftests/build.sh install $(KSRC) $(call KOUT,$(1)) $(call KST_INSTALL,$(1))
 
 $(BUILD)/rootfs-$(1).cpio.gz: $(wildcard lab/rootfs/* lab/rootfs/suites/*) $(SMOKE) \
 		$(LABPOWER_GUEST) $(call KST_INSTALL,$(1))/run_kselftest.sh
@@ -148,7 +159,7 @@ $(BUILD)/rootfs-$(1).cpio.gz: $(wildcard lab/rootfs/* lab/rootfs/suites/*) $(SMO
 .PHONY: rootfs-$(1)
 rootfs-$(1): $(BUILD)/rootfs-$(1).cpio.gz
 endef
-$(foreach c,qemu debug bench board,$(eval $(call guest_rules,$(c))))
+$(foreach c,qemu debug bench board $(MATRIX_CONFIGS),$(eval $(call guest_rules,$(c))))
 
 .PHONY: rootfs
 rootfs: rootfs-$(CONFIG)
@@ -286,6 +297,26 @@ lab-check: $(call KIMAGE,qemu) rootfs-qemu $(EL2SHIM) | $(DEPS_STAMP)
 lab-e2e: $(call KIMAGE,qemu) rootfs-qemu $(EL2SHIM) | $(DEPS_STAMP)
 	$(SUDO) $(PY) lab/local/e2e.py nightly --up --nights 2 --results $(RESULTS) \
 		--junit $(BUILD)/lab-e2e-junit.xml
+
+# --- make kernel-matrix: the series in the configurations that expose it ---
+#   make kernel-matrix [MATRIX=16k,64k,...]   (not part of make check)
+# kernel/matrix.py builds each configs/matrix/<name>.config kernel with the
+# rules above (make CONFIG=matrix-<name> rootfs-matrix-<name>), boots it in
+# assume and assume-repaint through lab/run.py (plan kernel-matrix), and
+# prints configuration x mode -> built, booted, kselftests, splats; JSON in
+# results/<time>-kernel-matrix-<id>/matrix.json. A config whose Image and
+# rootfs are up to date is not rebuilt; MATRIX_FORCE_BOOT=1 reboots configs
+# whose last boots are newer than their image.
+
+MATRIX ?= $(subst $(space),$(comma),$(MATRIX_ALL))
+empty :=
+space := $(empty) $(empty)
+comma := ,
+
+.PHONY: kernel-matrix
+kernel-matrix: $(DEPS_STAMP) $(SMOKE) $(LABPOWER_GUEST)
+	KMAKE_ARGS='$(KMAKE_ARGS)' $(SUDO) $(PY) kernel/matrix.py --build $(BUILD) \
+		--results $(RESULTS) --ksrc $(KSRC) --only '$(MATRIX)' $(if $(MATRIX_FORCE_BOOT),--force-boot)
 
 # --- the series itself ------------------------------------------------------
 
