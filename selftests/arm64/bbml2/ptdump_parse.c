@@ -309,6 +309,8 @@ int ptdump_parse(struct pt_map *m, const char *text, char *err, size_t errlen)
 				if (strcmp(s, LM_END_MARK)) {
 					errf(err, errlen, "marker '%s' before '%s'",
 					     s, LM_END_MARK);
+					/* Not the 0 of the last parsed line. */
+					ret = -EPROTO;
 					goto out;
 				}
 				done = true;
