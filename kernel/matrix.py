@@ -296,6 +296,9 @@ class Driver:
         self.state = self.build / STATE
         self.state.mkdir(parents=True, exist_ok=True)
         self.make = ["make", "-C", str(REPO), f"BUILD={self.build}"]
+        # Run from `make kernel-matrix`: the parent's jobserver is not ours.
+        for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+            os.environ.pop(k, None)
         if args.ksrc and not str(args.ksrc).startswith(str(self.build)):
             self.make.append(f"KERNEL_SRC={args.ksrc}")
 
@@ -431,7 +434,7 @@ class Driver:
                 m = re.match(r"results: (\S+)", line.strip())
                 if m:
                     run = Path(m.group(1))
-                if re.match(r"\S+: (pass|fail|error|PASS|FAIL)", line.strip()) or "verdict" in line:
+                if re.match(r"\[\d+/\d+\] |\S+: \d+ passed, ", line.strip()):
                     log(f"{name}: {line.strip()[:120]}")
             p.wait()
         if run is None:
