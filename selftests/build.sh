@@ -21,8 +21,13 @@
 # selftests/arm64/bbml2 is copied (rsync, the copy is refreshed on every
 # run) to KSRC/tools/testing/selftests/arm64/bbml2: a symlink does not work,
 # its Makefile includes ../../lib.mk relative to the physical directory.
-# That copy is the only change to KSRC; objects go to KBUILD/kselftest
-# (the kselftest O= convention) and the module to the copy's test_modules/.
+# That copy, and bbml2 added to ARM64_SUBTARGETS in
+# KSRC/tools/testing/selftests/arm64/Makefile (so that the kernel's own
+# `make -C tools/testing/selftests TARGETS=arm64` builds and installs it
+# too, as arm64/bbml2 with its own settings), are the only changes to KSRC;
+# objects go to KBUILD/kselftest (the kselftest O= convention) and the
+# module to the copy's test_modules/. host/ (the host-side unit tests) is
+# not copied.
 #
 # Environment: CROSS_COMPILE (default aarch64-linux-gnu-; "ccache " may
 # prefix it), JOBS (default: number of CPUs).
@@ -68,7 +73,18 @@ rsync -a --delete --exclude='*.ko' --exclude='*.o' --exclude='*.mod' \
 	--exclude='/bbml2_mode' --exclude='/bbml2_shape' --exclude='/bbml2_split' \
 	--exclude='/bbml2_stress' --exclude='/bbml2_hotplug' --exclude='/bbml2_pgtables' \
 	--exclude='/bbml2_faults' --exclude='/bbml2_tlb' \
+	--exclude='/bbml2_dmesg' --exclude='/host/' \
 	"$src/" "$dst/"
+
+# Registered in the arm64 subtargets (idempotent): TARGETS=arm64 builds it.
+arm64mk=$kst/arm64/Makefile
+if ! grep -q '^ARM64_SUBTARGETS ?=.* bbml2\( \|$\)' "$arm64mk"; then
+	sed -i 's/^\(ARM64_SUBTARGETS ?= .*\)$/\1 bbml2/' "$arm64mk"
+	grep -q '^ARM64_SUBTARGETS ?=.* bbml2$' "$arm64mk" || {
+		echo "build.sh: cannot add bbml2 to ARM64_SUBTARGETS in $arm64mk" >&2
+		exit 1
+	}
+fi
 
 if [ "$mode" = bundle ]; then
 	stage=$(mktemp -d "${TMPDIR:-/tmp}/bbml2-bundle.XXXXXX")
@@ -88,7 +104,7 @@ make -C "$kst" -j"$jobs" TARGETS=arm64/bbml2 ARCH=arm64 \
 	KSFT_INSTALL_PATH="$inst" install
 
 for f in bbml2_mode bbml2_shape bbml2_split bbml2_stress bbml2_hotplug bbml2_pgtables bbml2_faults bbml2_tlb \
-	 test_modules/bbml2_test.ko; do
+	 bbml2_dmesg test_modules/bbml2_test.ko; do
 	[ -f "$inst/arm64/bbml2/$f" ] || {
 		echo "build.sh: $inst/arm64/bbml2/$f was not built" >&2
 		exit 1
