@@ -10,15 +10,23 @@
  *                   split_*; also in the mode proof of every benchmark) and
  *                   kernel_page_tables (ptdump), summarised per mapping
  *                   level between the Linear Mapping markers, with the
- *                   page-table pages the shape implies.
+ *                   page-table pages the shape implies. The dump is read
+ *                   with the kselftests' parser (selftests/arm64/bbml2/
+ *                   ptdump_parse.c, built into this program): the same
+ *                   format checks, self-checks and leaf sizes of the
+ *                   running page size, so there is one parser.
  *
- * A PTE-mapped linear map needs one 4K PTE table per 2M of RAM, RAM/512.
+ * A PTE-mapped linear map needs one PTE table per PMD-size window of RAM:
+ * RAM/512 with 4K pages, RAM/2048 with 16K, RAM/8192 with 64K.
  * Tables built at boot come from memblock and lower MemTotal; tables
  * allocated by the repaint or by later splits come from the page allocator
  * and lower MemFree instead. Compare modes with bench/report.py.
  *
- * One timed metric, write_tables: memset() of RAM/512 bytes (the bytes a
- * PTE-mapped linear map's tables take), one 4K page per op, in a
+ * LINMAP_COST_PTDUMP=FILE: summarise that recorded dump instead, print
+ * only {"ptdump":{...}} and exit (bench/tests run it on the host).
+ *
+ * One timed metric, write_tables: memset() of RAM/512 bytes (4K pages; the
+ * bytes a PTE-mapped linear map's tables take), one 4K page per op, in a
  * pre-faulted, locked buffer. It is the guest's own speed limit for writing
  * the tables the repaint writes, measured in the same boot, so the report
  * can state repaint_ns against it.
@@ -33,10 +41,9 @@
 #include <sys/mman.h>
 
 #include "common.h"
+#include "ptdump_parse.h"
 
-#define PTDUMP_FILE	"/sys/kernel/debug/kernel_page_tables"
-#define SZ_2M		(2ULL << 20)
-#define SZ_1G		(1ULL << 30)
+#define PTDUMP_ENV	"LINMAP_COST_PTDUMP"
 
 static const struct bench_desc desc = {
 	.name = "linmap-cost",
@@ -45,18 +52,30 @@ static const struct bench_desc desc = {
 	.size_help = NULL,
 };
 
-enum bucket { B_PUD, B_CONT_PMD, B_PMD, B_CONT_PTE, B_PTE, B_HOLE, B_OTHER, B_NR };
-static const char *const bucket_name[B_NR] = {
-	"pud", "cont_pmd", "pmd", "cont_pte", "pte", "hole", "other",
+/* The JSON buckets (keys kept from the bench's first parser) per kind. */
+static const struct {
+	const char *name;
+	enum lm_kind kind;
+} buckets[] = {
+	{ "pud", LMK_PUD }, { "cont_pmd", LMK_CONT_PMD }, { "pmd", LMK_PMD },
+	{ "cont_pte", LMK_CONT_PTE }, { "pte", LMK_PTE }, { "hole", LMK_HOLE },
+	{ "other", LMK_TOP },
 };
 
 struct shape {
-	unsigned long long bytes[B_NR];
-	unsigned long long invalid, ro, span, first, last;
-	unsigned long long pte_tables, pmd_tables;
-	long lines;
-	char problems[256];
+	struct lm_shape s;
+	unsigned long long ro, span;
+	long lines, page_size;
+	int bad;		/* lines pt_map_selfcheck() rejects */
+	bool parsed;
+	char problems[600];
 };
+
+/* Bytes of kind @k, in and outside the kernel alias (not told apart here). */
+static unsigned long long kind_bytes(const struct shape *s, enum lm_kind k)
+{
+	return (unsigned long long)s->s.bytes[k] + s->s.alias[k];
+}
 
 static char *slurp(const char *path, long *err)
 {
@@ -103,110 +122,37 @@ static char *slurp(const char *path, long *err)
 	return buf;
 }
 
-static bool has_tok(char **tok, int ntok, const char *t)
-{
-	int i;
-
-	for (i = 0; i < ntok; i++)
-		if (!strcmp(tok[i], t))
-			return true;
-	return false;
-}
-
-static void problem(struct shape *s, const char *what)
-{
-	size_t n = strlen(s->problems);
-
-	if (n + strlen(what) + 3 < sizeof(s->problems))
-		snprintf(s->problems + n, sizeof(s->problems) - n, "%s%s",
-			 n ? "; " : "", what);
-}
-
 /* Summarise the ptdump lines between the Linear Mapping markers. */
-static int parse_ptdump(char *text, struct shape *s)
+static void summarise(const char *text, struct shape *s)
 {
-	unsigned long long last2m = ~0ULL, last1g = ~0ULL;
-	char *line, *save = NULL;
-	int state = 0;
+	struct pt_map m;
+	struct lm_geom g;
+	char err[512];
+	size_t i;
 
 	memset(s, 0, sizeof(*s));
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long start, end, w;
-		char *tok[24], *t, *tsave = NULL;
-		int ntok = 0;
-		enum bucket b;
-		bool pte, pmd;
-
-		if (strstr(line, "---[ Linear Mapping start ]---")) {
-			state = 1;
-			continue;
-		}
-		if (strstr(line, "---[ Linear Mapping end ]---")) {
-			state = 2;
-			break;
-		}
-		if (state != 1 || sscanf(line, "0x%llx-0x%llx", &start, &end) != 2)
-			continue;
-		if (end <= start) {
-			problem(s, "range with end <= start");
-			continue;
-		}
-		t = strchr(line, ' ');
-		for (t = t ? strtok_r(t, " \t", &tsave) : NULL; t && ntok < 24;
-		     t = strtok_r(NULL, " \t", &tsave))
-			tok[ntok++] = t;
-		if (ntok < 2) {
-			problem(s, "line without a level");
-			continue;
-		}
-		/* tok[0] is the size text, tok[1] the level, then attributes. */
-		pte = !strcmp(tok[1], "PTE");
-		pmd = !strcmp(tok[1], "PMD");
-		if (ntok == 2)
-			b = B_HOLE;
-		else if (!strcmp(tok[1], "PUD") && has_tok(tok, ntok, "BLK"))
-			b = B_PUD;
-		else if (pmd && has_tok(tok, ntok, "BLK"))
-			b = has_tok(tok, ntok, "CON") ? B_CONT_PMD : B_PMD;
-		else if (pte)
-			b = has_tok(tok, ntok, "CON") ? B_CONT_PTE : B_PTE;
-		else
-			b = B_OTHER;
-		if (pte && has_tok(tok, ntok, "BLK"))
-			problem(s, "PTE line with BLK");
-		s->bytes[b] += end - start;
-		if (ntok > 2 && has_tok(tok, ntok, "F"))
-			s->invalid += end - start;
-		if (has_tok(tok, ntok, "ro"))
-			s->ro += end - start;
-		if (!s->lines)
-			s->first = start;
-		s->last = end;
-		s->lines++;
-		/* Table pages the shape implies (lines come in address order). */
-		if (pte) {
-			for (w = start / SZ_2M; w <= (end - 1) / SZ_2M; w++)
-				if (w != last2m || !s->pte_tables) {
-					s->pte_tables++;
-					last2m = w;
-				}
-		}
-		if (pte || pmd) {
-			for (w = start / SZ_1G; w <= (end - 1) / SZ_1G; w++)
-				if (w != last1g || !s->pmd_tables) {
-					s->pmd_tables++;
-					last1g = w;
-				}
-		}
+	s->page_size = sysconf(_SC_PAGESIZE);
+	if (lm_geom_init(&g, s->page_size)) {
+		snprintf(s->problems, sizeof(s->problems),
+			 "page size %ld not modelled", s->page_size);
+		return;
 	}
-	if (state != 2) {
-		problem(s, state ? "no Linear Mapping end marker" :
-			"no Linear Mapping start marker");
-		return -1;
+	if (ptdump_parse(&m, text, err, sizeof(err))) {
+		snprintf(s->problems, sizeof(s->problems), "%s", err);
+		return;
 	}
-	s->span = s->last - s->first;
-	return 0;
+	s->parsed = true;
+	s->bad = pt_map_selfcheck(&m, &g, NULL, err, sizeof(err));
+	if (s->bad)
+		snprintf(s->problems, sizeof(s->problems),
+			 "%d line(s) fail the self-checks, first: %s", s->bad, err);
+	pt_map_shape(&m, &g, 0, 0, &s->s);
+	for (i = 0; i < m.nr; i++)
+		if (!m.l[i].hole && (m.l[i].attrs & PTA_RO))
+			s->ro += m.l[i].end - m.l[i].start;
+	s->lines = m.nr;
+	s->span = m.end - m.start;
+	pt_map_free(&m);
 }
 
 /* "<n>K" right before @key in @line, -1 if absent. */
@@ -292,17 +238,37 @@ static void meminfo_facts(struct bench_run *r)
 	}
 }
 
+/* The "ptdump" object: ok only if the dump parsed and passed every check. */
+static void ptdump_json(char *obj, size_t len, const struct shape *s,
+			double read_ms)
+{
+	char q[700];
+	size_t n, i;
+
+	json_quote(q, sizeof(q), s->problems);
+	n = snprintf(obj, len,
+		     "\"ptdump\":{\"ok\":%s,\"error\":%s,\"read_ms\":%.1f,\"page_size\":%ld,\"selfcheck_bad\":%d,\"lines\":%ld,\"span_bytes\":%llu,\"bytes\":{",
+		     s->problems[0] ? "false" : "true",
+		     s->problems[0] ? q : "null", read_ms, s->page_size,
+		     s->bad, s->lines, s->span);
+	for (i = 0; i < ARRAY_SIZE(buckets) && n < len; i++)
+		n += snprintf(obj + n, len - n, "\"%s\":%llu,", buckets[i].name,
+			      kind_bytes(s, buckets[i].kind));
+	if (n < len)
+		snprintf(obj + n, len - n,
+			 "\"invalid\":%lu,\"ro\":%llu},\"pte_tables\":%lu,\"pmd_tables\":%lu}",
+			 s->s.invalid, s->ro, s->s.pte_tables, s->s.pmd_tables);
+}
+
 static void ptdump_facts(struct bench_run *r, struct shape *s)
 {
-	char q[600], obj[1600], *text;
+	char q[600], obj[2048], *text;
 	double t0 = now_ns();
-	size_t n;
 	long err;
-	int i;
 
-	text = slurp(PTDUMP_FILE, &err);
+	text = slurp(PTDUMP_PATH, &err);
 	if (!text) {
-		snprintf(obj, sizeof(obj), "%s: %s%s", PTDUMP_FILE,
+		snprintf(obj, sizeof(obj), "%s: %s%s", PTDUMP_PATH,
 			 strerror((int)-err),
 			 err == -ENOENT ? " (CONFIG_PTDUMP_DEBUGFS not set?)" : "");
 		json_quote(q, sizeof(q), obj);
@@ -311,22 +277,29 @@ static void ptdump_facts(struct bench_run *r, struct shape *s)
 		snprintf(s->problems, sizeof(s->problems), "unreadable");
 		return;
 	}
-	parse_ptdump(text, s);	/* problems end up in s->problems */
+	summarise(text, s);	/* problems end up in s->problems */
 	free(text);
-	json_quote(q, sizeof(q), s->problems);
-	n = snprintf(obj, sizeof(obj),
-		     "\"ptdump\":{\"ok\":%s,\"error\":%s,\"read_ms\":%.1f,\"lines\":%ld,\"span_bytes\":%llu,\"bytes\":{",
-		     s->problems[0] ? "false" : "true",
-		     s->problems[0] ? q : "null", (now_ns() - t0) / 1e6,
-		     s->lines, s->span);
-	for (i = 0; i < B_NR && n < sizeof(obj); i++)
-		n += snprintf(obj + n, sizeof(obj) - n, "\"%s\":%llu,",
-			      bucket_name[i], s->bytes[i]);
-	if (n < sizeof(obj))
-		snprintf(obj + n, sizeof(obj) - n,
-			 "\"invalid\":%llu,\"ro\":%llu},\"pte_tables\":%llu,\"pmd_tables\":%llu}",
-			 s->invalid, s->ro, s->pte_tables, s->pmd_tables);
+	ptdump_json(obj, sizeof(obj), s, (now_ns() - t0) / 1e6);
 	bench_extra(r, "%s", obj);
+}
+
+/* LINMAP_COST_PTDUMP=FILE: the summary of a recorded dump, nothing else. */
+static int recorded_ptdump(const char *path)
+{
+	char obj[2048];
+	struct shape s;
+	long err;
+	char *text = slurp(path, &err);
+
+	if (!text) {
+		fprintf(stderr, "linmap-cost: %s: %s\n", path, strerror((int)-err));
+		return 1;
+	}
+	summarise(text, &s);
+	free(text);
+	ptdump_json(obj, sizeof(obj), &s, 0);
+	printf("{%s}\n", obj);
+	return 0;
 }
 
 struct wt_ctx {
@@ -352,12 +325,17 @@ static void measure_write_tables(struct bench_run *r)
 {
 	long phys = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
 	struct wt_ctx c = { 0 };
+	struct lm_geom g;
 	size_t bytes;
 
-	if (phys <= 0 || psz <= 0)
+	if (phys <= 0 || psz <= 0 || lm_geom_init(&g, psz))
 		return;
-	/* RAM/512 for 4K pages, at least one page. */
-	c.pages = (long)(((unsigned long long)phys * psz / 512 + 4095) / 4096);
+	/*
+	 * One page of PTEs per PMD-size window: RAM/512 with 4K pages
+	 * (RAM/2048 with 16K, RAM/8192 with 64K), at least one 4K page.
+	 */
+	c.pages = (long)(((unsigned long long)phys * psz / (g.pmd / g.page) +
+			  4095) / 4096);
 	bytes = (size_t)c.pages * 4096;
 	c.buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -382,6 +360,8 @@ int main(int argc, char **argv)
 	struct shape s;
 	double t0;
 
+	if (getenv(PTDUMP_ENV))
+		return recorded_ptdump(getenv(PTDUMP_ENV));
 	bench_parse_opts(&desc, argc, argv, &o);
 	bench_init(&r, &desc, &o);
 	t0 = now_ns();
@@ -394,10 +374,12 @@ int main(int argc, char **argv)
 
 	printf("# linmap-cost: MemTotal %ld kB, MemFree %ld kB, PageTables %ld kB; ptdump: %llu KiB PTE, %llu KiB CONT_PTE, %llu KiB PMD+CONT_PMD+PUD, %llu PTE tables%s%s\n",
 	       meminfo_kb("MemTotal"), meminfo_kb("MemFree"),
-	       meminfo_kb("PageTables"), s.bytes[B_PTE] >> 10,
-	       s.bytes[B_CONT_PTE] >> 10,
-	       (s.bytes[B_PMD] + s.bytes[B_CONT_PMD] + s.bytes[B_PUD]) >> 10,
-	       s.pte_tables, s.problems[0] ? "; ptdump problems: " : "",
+	       meminfo_kb("PageTables"), kind_bytes(&s, LMK_PTE) >> 10,
+	       kind_bytes(&s, LMK_CONT_PTE) >> 10,
+	       (kind_bytes(&s, LMK_PMD) + kind_bytes(&s, LMK_CONT_PMD) +
+		kind_bytes(&s, LMK_PUD)) >> 10,
+	       (unsigned long long)s.s.pte_tables,
+	       s.problems[0] ? "; ptdump problems: " : "",
 	       s.problems);
 	if (!r.plat.linear_map[0])
 		bench_finish(&r, "skip", r.plat.linear_map_err);

@@ -207,8 +207,10 @@ def cover_letter(confs):
             return benchstats.median(vals) if vals else None
 
         def tables(mode):
+            # Table pages in kB: one page each (4K unless recorded).
             vals = [(s["values"]["ptdump"].get("pte_tables", 0)
-                     + s["values"]["ptdump"].get("pmd_tables", 0)) * 4
+                     + s["values"]["ptdump"].get("pmd_tables", 0))
+                    * (s["values"]["ptdump"].get("page_size") or 4096) // 1024
                     for s in sub["snapshots"] if s["mode"] == mode
                     and isinstance(s["values"].get("ptdump"), dict)
                     and s["values"]["ptdump"].get("ok")]

@@ -76,12 +76,15 @@ def boot_points(ds):
             "pte_tables": pt.get("pte_tables") if pt.get("ok") else None,
             "pmd_tables": pt.get("pmd_tables") if pt.get("ok") else None,
             "bytes": pt.get("bytes") if pt.get("ok") else None,
+            # linmap-cost records it; snapshots from before it did are 4K.
+            "page_size": pt.get("page_size") or 4096,
             "repainted": lm.get("repainted"), "repaint_ns": lm.get("repaint_ns"),
             "stop_machine_ns": lm.get("repaint_stop_machine_ns"),
             "repaint_tables": ((lm.get("repaint_tables_pmd") or 0)
                                + (lm.get("repaint_tables_pte") or 0)),
             "write_ns_per_page": median(wt[o["boot"]]) if o["boot"] in wt else None,
-            "init_s": init_seconds(o["console"]), "map_mem": mapmem or None})
+            "init_s": init_seconds(o["console"]), "map_mem": mapmem or None,
+            "map_mem_ns": mapmem.get("map_mem_ns")})
     return out
 
 
@@ -104,14 +107,17 @@ def _spread(points, key):
 
 
 def model_check(p):
-    """The exact 4K model for one boot: RAM/2M PTE tables when every 2M is
-    PTE-mapped, less one per 2M mapped at a higher level (the kernel alias
-    keeps its blocks). Returns (model tables, measured, residual)."""
+    """The exact model for one boot: one PTE table per PMD-size window
+    (2M with 4K pages, 32M with 16K, 512M with 64K) when every window is
+    PTE-mapped, less one per window mapped at a higher level (the kernel
+    alias keeps its blocks). Returns (model tables, measured, residual)."""
     if not p["ram_kb"] or p["pte_tables"] is None or not p["bytes"]:
         return None
     ram = p["ram_kb"] * 1024
+    ps = p.get("page_size") or 4096
+    pmd = ps * (ps // 8) if ps != 4096 else SZ_2M
     above = sum(p["bytes"].get(k, 0) for k in ("pud", "cont_pmd", "pmd"))
-    model = (ram - above) // SZ_2M
+    model = (ram - above) // pmd
     return {"ram_over_512_kb": ram // 512 // 1024, "model_pte_tables": model,
             "measured_pte_tables": p["pte_tables"], "residual": p["pte_tables"] - model,
             "above_pte_kb": above // 1024}
@@ -151,6 +157,7 @@ def analyse(ds):
                 "stop_machine_ms": fit(mp, "stop_machine_ns", 1e-6)
                 if any(p["repainted"] for p in mp) else None,
                 "init_ms": fit(mp, "init_s", 1e3),
+                "map_mem_ms": fit(mp, "map_mem_ns", 1e-6),
                 "pte_table_kb": fit(mp, "pte_tables", GRANULE / 1024)}
             for mem in mems:
                 g = [p for p in mp if p["mem_mb"] == mem]
@@ -169,6 +176,8 @@ def analyse(ds):
                     "stop_machine_ms": (_med(g, "stop_machine_ns") or 0) / 1e6
                     if any(p["repainted"] for p in g) else None,
                     "repaint_tables": _med(g, "repaint_tables"),
+                    "map_mem_ms": _med(g, "map_mem_ns") / 1e6
+                    if _med(g, "map_mem_ns") is not None else None,
                     "init_ms": (_med(g, "init_s") or 0) * 1e3 if _med(g, "init_s") else None,
                     "init_ms_range": [v * 1e3 for v in _range(g, "init_s")]
                     if _range(g, "init_s") else None,

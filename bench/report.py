@@ -642,6 +642,10 @@ def shape_table(ds, modes, base):
                 row[f"ptdump_{b}_kb"] = median([p["bytes"].get(b, 0) / 1024 for p in pts])
             row["ptdump_pte_tables"] = median([p.get("pte_tables", 0) for p in pts])
             row["ptdump_pmd_tables"] = median([p.get("pmd_tables", 0) for p in pts])
+        # linmap-cost records its page size (snapshots from before it did
+        # are 4K: the only size its first parser knew).
+        sizes = sorted({p.get("page_size") or 4096 for p in pts}) or [4096]
+        row["page_size"] = sizes[0] if len(sizes) == 1 else None
         row["snapshots"] = len(snaps)
         rows[mode] = row
     b = rows.get(base, {})
@@ -649,8 +653,11 @@ def shape_table(ds, modes, base):
         for k in ("mem_total_kb", "mem_free_kb", "page_tables_kb", "boot_reserved_kb"):
             row[f"delta_{k}"] = (row[k] - b[k] if row.get(k) is not None
                                  and b.get(k) is not None else None)
+        # One page of PTEs (page_size / 8 entries) per PMD-size window:
+        # RAM/512 with 4K pages, RAM/2048 with 16K, RAM/8192 with 64K.
         ram = row.get("boot_total_kb")
-        row["model_pte_tables_kb"] = ram / 512 if ram else None
+        ps = row.get("page_size")
+        row["model_pte_tables_kb"] = ram / (ps // 8) if ram and ps else None
     return rows
 
 
@@ -775,8 +782,10 @@ def render_md(ds, an, name, inputs):
     add("")
     add("From `/sys/kernel/debug/arm64/linear_map` (every benchmark's mode proof) and the "
         "linmap-cost snapshot (`/proc/meminfo`, the boot `Memory:` line, ptdump). "
-        f"Δ columns are against {base}. Model: a PTE-mapped linear map needs one 4K "
-        "table per 2M, **RAM/512**; tables built at boot come from memblock and lower "
+        f"Δ columns are against {base}. Model: a PTE-mapped linear map needs one "
+        "page of PTEs per PMD-size window, **RAM/512** with 4K pages (RAM/2048 with 16K, "
+        "RAM/8192 with 64K, from the page size linmap-cost records); tables built at boot "
+        "come from memblock and lower "
         "MemTotal, tables made by the repaint come from the page allocator and lower "
         "MemFree instead.")
     add("")
@@ -807,7 +816,7 @@ def render_md(ds, an, name, inputs):
             fmt(model, 0) if model else "–",
         ])
     add(table(["mode", "MemTotal kB", "Δ", "MemFree kB", "Δ", "PageTables kB", "Δ",
-               "boot reserved kB", "Δ", "RAM/512 kB"], rows))
+               "boot reserved kB", "Δ", "RAM/(page/8) kB"], rows))
     add("")
     pt_rows = []
     for mode in an["modes"]:

@@ -531,6 +531,23 @@ def test_shape_table_memory_deltas(tmp_path):
     assert "| assume | 2 052 264 | +4 088 kB |" in md
 
 
+def test_shape_table_model_follows_the_page_size(tmp_path):
+    """The RAM/512 model is 4K's: with 16K pages one table of 2048 PTEs maps
+    32M, so the model is RAM/2048 (linmap-cost records ptdump.page_size)."""
+    def lm(page_size):
+        pt = {"ok": True, "bytes": {"pte": 100}, "pte_tables": 64, "pmd_tables": 1}
+        if page_size:
+            pt["page_size"] = page_size
+        snap = {"mem_total_kb": 2048176, "mem_free_kb": 2022616, "page_tables_kb": 72,
+                "boot_total_kb": 2097152, "boot_reserved_kb": 52196, "ptdump": pt}
+        return console(bench_obj(bench="linmap-cost", bbml2=None, linear_map="pte",
+                                 repainted=0, values=(), snapshot=snap))
+    for page_size, model in ((16384, 1024), (65536, 256), (4096, 4096), (None, 4096)):
+        run = make_run(tmp_path / str(page_size), "r", {"n": ("none", lm(page_size))})
+        an = report.analyse(report.collect([run]))
+        assert an["shape"]["none"]["model_pte_tables_kb"] == model, page_size
+
+
 def test_real_console_end_to_end(tmp_path):
     d = tmp_path / "run" / "jobs" / "bench-repaint-4c-2048m"
     d.mkdir(parents=True)
