@@ -12,7 +12,8 @@
  * already dropped the first records, so "since boot" is not claimed when
  * it is not true. Run it last: it sees what the other tests caused.
  *
- * BBML2_DMESG_CONTROL=1: negative control. The program first writes one
+ * BBML2_DMESG_CONTROL=1 (or bbml2lab.dmesg_control=1 on the kernel command
+ * line, for a lab boot): negative control. The program first writes one
  * sample first line per class into /dev/kmsg (userspace records, tagged
  * "bbml2_dmesg control:") and counts those tagged records too: every
  * class test must then FAIL, listing its sample.
@@ -27,9 +28,11 @@
 #include <unistd.h>
 
 #include "../../kselftest_harness.h"
+#include "bbml2_util.h"
 #include "splat_match.h"
 
 #define CONTROL_ENV	"BBML2_DMESG_CONTROL"
+#define CONTROL_ARG	"bbml2lab.dmesg_control"
 #define IGNORE_ENV	"BBML2_DMESG_IGNORE"
 #define CONTROL_TAG	"bbml2_dmesg control: "
 #define MAX_LISTED	20
@@ -230,10 +233,12 @@ CLASS_TEST(no_panic, SPLAT_PANIC)
 
 int main(int argc, char **argv)
 {
-	const char *env = getenv(CONTROL_ENV);
+	const char *env = getenv(CONTROL_ENV), *arg;
+	char buf[16];
 	int ret;
 
-	control = env && strcmp(env, "0");
+	arg = cmdline_param(CONTROL_ARG, buf, sizeof(buf));
+	control = (env && strcmp(env, "0")) || (arg && strcmp(arg, "0"));
 	if (geteuid()) {
 		ksft_print_header();
 		ksft_exit_skip("needs root (/dev/kmsg with dmesg_restrict)\n");
