@@ -243,7 +243,8 @@ def render_md(sw, plots=None):
         "blocks). *repaint / memset* is `repaint_ns` over the time the same guest, in the same "
         "boot, takes to memset() as many 4K pages as the repaint allocated (linmap-cost "
         f"`write_tables`): the distance to the write-bandwidth limit. map_mem(): **{sw['map_mem']}** "
-        "in this kernel (no timing of it is exposed).")
+        "in this kernel" + (" (debugfs `map_mem_ns`, timed with the virtual counter)."
+                            if "map_mem_ns" in sw["map_mem"] else " (no timing of it is exposed)."))
     add("")
     add("Findings:")
     add("")
@@ -265,12 +266,17 @@ def render_md(sw, plots=None):
                     f"{'–' if f['r2'] is None else format(f['r2'], '.5f')} over {f['n']} boots; "
                     "repaint / memset of the same bytes "
                     + (f"{min(ratios):.1f}× to {max(ratios):.1f}×" if ratios else "–") + ".")
+            f = fs.get("map_mem_ms")
+            if f:
+                add(f"  * {mode}: map_mem() {f['slope_per_gib']:.3f} ms/GiB "
+                    f"{f['intercept']:+.3f} ms, R² = "
+                    f"{'–' if f['r2'] is None else format(f['r2'], '.5f')} over {f['n']} boots.")
     add("")
     for clock, c in sw["clocks"].items():
         add(f"### Clock: {c['label']}")
         add("")
         head = ["mode", "RAM", "boots", "RAM/512 kB", "model PTE tables", "ptdump PTE tables",
-                "exact", "repaint ms", "spread", "stop_machine ms", "repaint / memset",
+                "exact", "map_mem ms", "repaint ms", "spread", "stop_machine ms", "repaint / memset",
                 "time to init ms", "MemTotal kB"]
         add("| " + " | ".join(head) + " |")
         add("|" + "---|" * len(head))
@@ -283,6 +289,7 @@ def render_md(sw, plots=None):
                 str(r["boots"]), _f(m.get("ram_over_512_kb")), _f(m.get("model_pte_tables")),
                 _f(m.get("measured_pte_tables")),
                 "yes" if r["model_exact"] else f"no ({r['model_residuals']})",
+                _f(r.get("map_mem_ms"), 2),
                 (f"{_f(r['repaint_ms'], 2)} [{_f(rng[0], 2)}–{_f(rng[1], 2)}]"
                  if r["repaint_ms"] is not None else "–"),
                 (f"{r['repaint_spread_pct']:.3g} %" if r["repaint_spread_pct"] is not None
@@ -298,7 +305,7 @@ def render_md(sw, plots=None):
         add("| mode | quantity | b per GiB | a | R² | boots |")
         add("|---|---|---:|---:|---:|---:|")
         for mode, fs in c["fits"].items():
-            for q, unit in (("repaint_ms", "ms"), ("stop_machine_ms", "ms"),
+            for q, unit in (("map_mem_ms", "ms"), ("repaint_ms", "ms"), ("stop_machine_ms", "ms"),
                             ("init_ms", "ms"), ("pte_table_kb", "kB")):
                 f = fs.get(q)
                 if f:

@@ -244,6 +244,13 @@ def test_ram_sweep_model_mismatch_and_map_mem(tmp_path):
     rows = {(r["mode"], r["mem_mb"]): r for r in c["rows"]}
     assert not rows[("off", 1024)]["model_exact"] and rows[("off", 1024)]["model_residuals"] == [1]
     assert rows[("off", 2048)]["model_exact"]
+    # map_mem_ns (debugfs, the virtual counter): per size and fitted per mode
+    assert rows[("off", 1024)]["map_mem_ms"] == pytest.approx(123e-6)
+    f = c["fits"]["off"]["map_mem_ms"]
+    assert f["slope_per_gib"] == pytest.approx(0.0) and f["intercept"] == pytest.approx(123e-6)
+    md = ramsweep.render_md(sw)
+    assert "| exact | map_mem ms | repaint ms |" in md
+    assert "debugfs `map_mem_ns`" in md
 
 
 def test_page_with_sweep_plots_and_cover_letter(tmp_path):
