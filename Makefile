@@ -316,7 +316,8 @@ comma := ,
 .PHONY: kernel-matrix
 kernel-matrix: $(DEPS_STAMP) $(SMOKE) $(LABPOWER_GUEST)
 	KMAKE_ARGS='$(KMAKE_ARGS)' $(SUDO) $(PY) kernel/matrix.py --build $(BUILD) \
-		--results $(RESULTS) --ksrc $(KSRC) --only '$(MATRIX)' $(if $(MATRIX_FORCE_BOOT),--force-boot)
+		--results $(RESULTS) --ksrc $(KSRC) --jobs $(JOBS) --only '$(MATRIX)' \
+		$(if $(MATRIX_FORCE_BOOT),--force-boot)
 
 # --- the series itself ------------------------------------------------------
 

@@ -209,6 +209,34 @@ def series_files(series_dir=REPO / "kernel"):
     return files
 
 
+def built_objects(src, dotconfig, candidates):
+    """The candidate .c files (relative to src) that kbuild builds in this
+    config: named in their directory's Makefile as obj-y or obj-$(CONFIG_X)
+    with X set (=y). A file built only under an unset option is not
+    compiled (it would not even compile)."""
+    have = {k for k, v in (re.match(r"(CONFIG_\w+)=(.*)", x).groups()
+                           for x in Path(dotconfig).read_text().splitlines()
+                           if re.match(r"CONFIG_\w+=", x)) if v == "y"}
+    out = []
+    makefiles = {}
+    for c in candidates:
+        d = os.path.dirname(c)
+        if d not in makefiles:
+            text = ""
+            try:
+                text = (Path(src) / d / "Makefile").read_text().replace("\\\n", " ")
+            except OSError:
+                pass
+            objs = set()
+            for m in re.finditer(r"^obj-(y|\$\((CONFIG_\w+)\))\s*[+:]?=\s*(.*)$", text, re.M):
+                if m.group(1) == "y" or m.group(2) in have:
+                    objs.update(m.group(3).split())
+            makefiles[d] = objs
+        if os.path.basename(c)[:-2] + ".o" in makefiles[d]:
+            out.append(c)
+    return out
+
+
 def parse_warnings(text, touched, roots=()):
     """[(file, message)] of the warnings in touched files; the line number is
     dropped (patches move lines), paths made relative to the trees."""
@@ -299,6 +327,8 @@ class Driver:
         # Run from `make kernel-matrix`: the parent's jobserver is not ours.
         for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
             os.environ.pop(k, None)
+        if args.jobs:
+            self.make.append(f"JOBS={args.jobs}")
         if args.ksrc and not str(args.ksrc).startswith(str(self.build)):
             self.make.append(f"KERNEL_SRC={args.ksrc}")
 
@@ -361,10 +391,13 @@ class Driver:
                               | {str(p.relative_to(ksrc)) for p in (ksrc / "arch/arm64/mm").glob("*.c")})
             results = {}
             for label, src, out in (("base", base_src, base_out), ("patched", ksrc, pat_out)):
-                objs = [o[:-2] + ".o" for o in objs_src if (src / o).is_file()]
+                # The series' own .c files are built (it builds them); the
+                # rest of arch/arm64/mm only where this config builds them.
+                objs = [o[:-2] + ".o" for o in objs_src if (src / o).is_file()
+                        and (o in touched or o in built_objects(src, out / ".config", [o]))]
                 cmd = (f"make -C {src} O={out} {kmake} olddefconfig >/dev/null && "
                        f"make -C {src} O={out} {kmake} prepare >/dev/null && "
-                       f"make -k -C {src} O={out} {kmake} W=1 -j{os.cpu_count() + 1} "
+                       f"make -k -C {src} O={out} {kmake} W=1 -j{self.a.jobs or os.cpu_count() + 1} "
                        + " ".join(objs))
                 # Rebuild the objects every time: their warnings are the output.
                 for o in objs:
@@ -533,6 +566,7 @@ def main(argv=None):
     p.add_argument("--only", default="", help="comma list of configs/matrix names (default all)")
     p.add_argument("--force-boot", action="store_true", help="boot even if the last run is current")
     p.add_argument("--no-boot", action="store_true", help="build only")
+    p.add_argument("--jobs", type=int, help="make -j of each kernel build (the Makefile's JOBS)")
     args = p.parse_args(argv)
     args.ksrc = args.ksrc or str(Path(args.build) / "linux")
     try:

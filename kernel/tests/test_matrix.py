@@ -171,3 +171,14 @@ def test_write_results(tmp_path):
     assert [r["name"] for r in doc["rows"]] == ["16k", "rt", "w1"]
     assert doc["totals"] == t and md.rstrip().endswith("2 passed, 1 failed, 4 skipped")
     assert out.name.split("-")[1:3] == ["kernel", "matrix"]
+
+
+def test_built_objects_follow_the_directory_makefile(tmp_path):
+    (tmp_path / "arch/mm").mkdir(parents=True)
+    (tmp_path / "arch/mm/Makefile").write_text(
+        "obj-y := a.o b.o \\\n\tc.o\nobj-$(CONFIG_X) += x.o\nobj-$(CONFIG_Y) += y.o\n")
+    cfg = tmp_path / ".config"
+    cfg.write_text("CONFIG_X=y\n# CONFIG_Y is not set\n")
+    got = matrix.built_objects(tmp_path, cfg, ["arch/mm/a.c", "arch/mm/c.c", "arch/mm/x.c",
+                                               "arch/mm/y.c", "arch/mm/z.c"])
+    assert got == ["arch/mm/a.c", "arch/mm/c.c", "arch/mm/x.c"]
