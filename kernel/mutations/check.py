@@ -3,7 +3,7 @@
 """The mutation check: re-introduce each known bug class into the series and
 show that the suite catches it (make mutation-check; README "Mutation check").
 
-  check.py [--build BUILD] [--only ID,...] [--results DIR] [--keep-going]
+  check.py [--build BUILD] [--only ID,...] [--results DIR] [--source TREE]
   check.py --list                   the mutants, their classes and boots
   check.py --apply-check TREE       every mutant applies to TREE (make check)
 
@@ -124,7 +124,8 @@ def apply_check(tree, mutants):
 class Lab:
     """The mutation build dir and the commands that build and boot it."""
 
-    def __init__(self, build, results, say):
+    def __init__(self, build, results, say, source=None):
+        self.source = source
         self.build = Path(build).resolve()
         self.mbuild = self.build / "mutation"
         self.tree = self.mbuild / "linux"
@@ -137,12 +138,16 @@ class Lab:
             link, target = self.mbuild / name, self.build / name
             if target.exists() and not link.exists():
                 link.symlink_to(target)
-        src = subprocess.run(["kernel/prepare.sh", str(self.build)], cwd=REPO, text=True,
-                             capture_output=True)
-        if src.returncode:
-            raise LabError(f"kernel/prepare.sh: {src.stderr.strip()}")
-        self.say(f"mutation: copying {src.stdout.strip()} to {self.tree}")
-        subprocess.run(["rsync", "-a", "--delete", src.stdout.strip() + "/", str(self.tree)],
+        if self.source:
+            tree = str(Path(self.source).resolve())
+        else:
+            src = subprocess.run(["kernel/prepare.sh", str(self.build)], cwd=REPO, text=True,
+                                 capture_output=True)
+            if src.returncode:
+                raise LabError(f"kernel/prepare.sh: {src.stderr.strip()}")
+            tree = src.stdout.strip()
+        self.say(f"mutation: copying {tree} to {self.tree}")
+        subprocess.run(["rsync", "-a", "--delete", "--exclude=.git", tree + "/", str(self.tree)],
                        check=True)
 
     def make(self, configs, log):
@@ -293,6 +298,9 @@ def main(argv=None):
     ap.add_argument("--build", default=str(REPO / "build"))
     ap.add_argument("--results", default=str(REPO / "results"))
     ap.add_argument("--only", help="comma-separated mutant ids")
+    ap.add_argument("--source", default=os.environ.get("KERNEL_SRC"),
+                    help="kernel tree with the series applied (default: KERNEL_SRC, else "
+                    "BUILD/linux from kernel/prepare.sh)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--apply-check", metavar="TREE")
     args = ap.parse_args(argv)
@@ -316,7 +324,7 @@ def main(argv=None):
         t0 = time.monotonic()
         out = new_run_dir(Path(args.results), "mutation")
         say(f"results: {out}")
-        lab = Lab(args.build, out, say)
+        lab = Lab(args.build, out, say, args.source)
         lab.prepare()
         baseline, rows = run_mutants(args, mutants, entries, lab, out, say)
         md, counts = table(rows, time.monotonic() - t0)
