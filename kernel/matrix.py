@@ -131,6 +131,8 @@ def cell_from_job(job_meta, entries, tagged=False):
         "booted": boot.get("result") == "pass",
         "kselftests": counts,
         "failed_tests": [e["name"].split(".", 1)[1] for e in tests if e["result"] == "fail"],
+        "skipped_tests": {e["name"].rsplit(".", 1)[1]: e.get("detail", "")
+                          for e in tests if e["result"] == "skip"},
         "splats": None if splat is None else (0 if splat["result"] == "pass" else 1),
         "splat_detail": "" if splat is None or splat["result"] == "pass" else splat["detail"],
         "linear_map": (job_meta.get("linear_map") or {}).get("map"),
