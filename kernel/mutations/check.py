@@ -124,11 +124,13 @@ def apply_check(tree, mutants):
 class Lab:
     """The mutation build dir and the commands that build and boot it."""
 
-    def __init__(self, build, results, say, source=None):
+    def __init__(self, build, results, say, source=None, mbuild=None):
         self.source = source
         self.build = Path(build).resolve()
-        self.mbuild = self.build / "mutation"
-        self.tree = self.mbuild / "linux"
+        self.mbuild = Path(mbuild).resolve() if mbuild else self.build / "mutation"
+        # a given tree is mutated in place (and restored), so that its
+        # existing out-of-tree builds stay incremental
+        self.tree = Path(source).resolve() if source else self.mbuild / "linux"
         self.results = Path(results)
         self.say = say
 
@@ -139,21 +141,23 @@ class Lab:
             if target.exists() and not link.exists():
                 link.symlink_to(target)
         if self.source:
-            tree = str(Path(self.source).resolve())
-        else:
-            src = subprocess.run(["kernel/prepare.sh", str(self.build)], cwd=REPO, text=True,
-                                 capture_output=True)
-            if src.returncode:
-                raise LabError(f"kernel/prepare.sh: {src.stderr.strip()}")
-            tree = src.stdout.strip()
-        self.say(f"mutation: copying {tree} to {self.tree}")
-        subprocess.run(["rsync", "-a", "--delete", "--exclude=.git", tree + "/", str(self.tree)],
+            self.say(f"mutation: mutating {self.tree} in place (each mutant reverted)")
+            return
+        src = subprocess.run(["kernel/prepare.sh", str(self.build)], cwd=REPO, text=True,
+                             capture_output=True)
+        if src.returncode:
+            raise LabError(f"kernel/prepare.sh: {src.stderr.strip()}")
+        self.say(f"mutation: copying {src.stdout.strip()} to {self.tree}")
+        subprocess.run(["rsync", "-a", "--delete", src.stdout.strip() + "/", str(self.tree)],
                        check=True)
 
-    def make(self, configs, log):
-        """Build kernel + initramfs of each config; True on success."""
+    def make(self, configs, log, rootfs=True):
+        """Build the kernel (and initramfs) of each config; True on success.
+        A mutant reuses the baseline's initramfs: no mutant changes what
+        the test module links against, and its vermagic stays the same."""
         (self.tree / "Makefile").touch()
-        goals = [g for c in configs for g in (f"kernel-{c}", f"rootfs-{c}")]
+        goals = [g for c in configs for g in ((f"kernel-{c}", f"rootfs-{c}") if rootfs
+                                              else (f"kernel-{c}",))]
         env = dict(os.environ, CCACHE_DIR=os.environ.get("CCACHE_DIR",
                                                          str(self.build / "ccache")))
         with open(log, "a") as f:
@@ -211,6 +215,10 @@ def deadline_only(fails):
 
 def run_mutants(args, mutants, entries, lab, out, say):
     log = out / "build.log"
+    ok, lines = apply_check(lab.tree, mutants)
+    if not ok:
+        raise LabError(f"not every mutant applies to {lab.tree} (one left applied?): "
+                       + next(x for x in lines if not x.startswith("ok ")))
     configs = sorted({entries[b].get("config", "qemu") for m in mutants for b in m.boots})
     say(f"mutation: baseline build ({', '.join(configs)})")
     t0 = time.monotonic()
@@ -245,7 +253,8 @@ def run_mutants(args, mutants, entries, lab, out, say):
         try:
             if applied.returncode:
                 row.update(verdict="error", why=f"does not apply: {applied.stdout.strip()}")
-            elif not lab.make(sorted({entries[b].get("config", "qemu") for b in m.boots}), log):
+            elif not lab.make(sorted({entries[b].get("config", "qemu") for b in m.boots}), log,
+                              rootfs=False):
                 row.update(verdict="error", why="does not build (a mutant must build)")
             else:
                 mrun, now = lab.boot(m.boots, f"mutant-{m.id}", log)
@@ -300,7 +309,9 @@ def main(argv=None):
     ap.add_argument("--only", help="comma-separated mutant ids")
     ap.add_argument("--source", default=os.environ.get("KERNEL_SRC"),
                     help="kernel tree with the series applied (default: KERNEL_SRC, else "
-                    "BUILD/linux from kernel/prepare.sh)")
+                    "BUILD/linux from kernel/prepare.sh); mutated in place, each mutant reverted")
+    ap.add_argument("--mutation-build", help="build dir of the mutated kernels "
+                    "(default: BUILD/mutation)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--apply-check", metavar="TREE")
     args = ap.parse_args(argv)
@@ -324,7 +335,7 @@ def main(argv=None):
         t0 = time.monotonic()
         out = new_run_dir(Path(args.results), "mutation")
         say(f"results: {out}")
-        lab = Lab(args.build, out, say, args.source)
+        lab = Lab(args.build, out, say, args.source, args.mutation_build)
         lab.prepare()
         baseline, rows = run_mutants(args, mutants, entries, lab, out, say)
         md, counts = table(rows, time.monotonic() - t0)
