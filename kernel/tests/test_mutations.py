@@ -79,3 +79,57 @@ def test_table_counts_every_verdict():
     md, counts = mc.table(rows, 600)
     assert counts == {"caught": 1, "equivalent": 1, "survived": 1, "error": 0}
     assert "| a | c | b | caught | j:t |" in md and "wall time 10.0 min" in md
+
+
+class FakeLab:
+    """A tree of one file; builds always work; boots return scripted results."""
+
+    def __init__(self, tree, results_for):
+        self.tree, self.results_for, self.boots, self.trees = tree, results_for, [], []
+
+    def make(self, configs, log, rootfs=True):
+        return True
+
+    def boot(self, entries, tag, log):
+        self.boots.append((tag, entries))
+        self.trees.append((self.tree / "f.c").read_text())
+        return Path("/run") / tag, self.results_for(tag)
+
+
+def mutant(tmp_path, name, expect, new_line):
+    p = tmp_path / f"{name}.patch"
+    p.write_text(f"Mutant: {name}\nClass: c\nBoots: ks-block\nExpect: {expect}\n---\n"
+                 "--- a/f.c\n+++ b/f.c\n@@ -1 +1 @@\n-ok\n+" + new_line + "\n")
+    return mc.Mutant(p)
+
+
+def test_run_mutants_verdicts_and_every_mutant_reverted(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "f.c").write_text("ok\n")
+    job = "ks-block-assume-4c-2048m"
+    t = "kselftest.selftests_arm64_bbml2_bbml2_split.global_a"
+
+    def results_for(tag):
+        bad = tag == "mutant-caught"
+        return {(job, t): {"result": "fail" if bad else "pass", "detail": "shape"},
+                (job, "kselftest.boot"): {"result": "pass"}}
+    lab = FakeLab(tree, results_for)
+    ms = [mutant(tmp_path, "caught", f"ks-block:{t}", "bad"),
+          mutant(tmp_path, "survived", f"ks-block:{t}", "subtle"),
+          mutant(tmp_path, "nocatcher", "ks-block:kselftest.nope", "x")]
+    entries = {"ks-block": {"name": "ks-block"}}
+    out = tmp_path / "out"
+    out.mkdir()
+    baseline, rows = mc.run_mutants(None, ms, entries, lab, out, lambda m: None)
+    v = {r["id"]: r["verdict"] for r in rows}
+    assert v == {"caught": "caught", "survived": "survived", "nocatcher": "error"}
+    assert rows[0]["caught_by"] == [f"{job}:{t}"]
+    assert "has no result at baseline" in rows[2]["why"]
+    # each mutant was booted applied, and the tree is back as it was
+    assert lab.trees == ["ok\n", "bad\n", "subtle\n"]
+    assert (tree / "f.c").read_text() == "ok\n"
+    # a tree left mutated is refused before anything runs
+    (tree / "f.c").write_text("bad\n")
+    with pytest.raises(mc.LabError, match="one left applied"):
+        mc.run_mutants(None, ms, entries, lab, out, lambda m: None)
