@@ -264,11 +264,11 @@ UNIT_JUNIT := $(BUILD)/unit-junit.xml
 
 .PHONY: unit
 unit: $(DEPS_STAMP)
-	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests kernel/tests --junitxml=$(UNIT_JUNIT)
+	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests kernel/tests selftests/arm64/bbml2/host --junitxml=$(UNIT_JUNIT)
 
 .PHONY: check
 check: $(call KIMAGE,qemu) $(call KIMAGE,debug) rootfs-qemu rootfs-debug $(EL2SHIM)
-	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests kernel/tests --junitxml=$(UNIT_JUNIT) || true
+	$(PY) -m pytest -q lab/tests bench/tests lab/el2shim/tests kernel/tests selftests/arm64/bbml2/host --junitxml=$(UNIT_JUNIT) || true
 	$(LAB_E2E_CHECK) --junit $(UNIT_JUNIT) --merge $(UNIT_JUNIT) || true
 	$(LAB) --plan check --tag check --unit-junit $(UNIT_JUNIT) $(OVERRIDES)
 
