@@ -762,6 +762,15 @@ int pt_map_compare(const struct pt_map *want, const struct pt_map *got,
 
 		wm.attrs &= ~mask;
 		gm.attrs &= ~mask;
+		/*
+		 * On an invalid entry NG means nothing to the MMU: kernels with
+		 * the present-invalid encoding (PTE_PRESENT_INVALID is the nG
+		 * bit) set it on every entry they invalidate, older ones don't.
+		 */
+		if ((wm.attrs & PTA_F) && (gm.attrs & PTA_F)) {
+			wm.attrs &= ~PTA_NG;
+			gm.attrs &= ~PTA_NG;
+		}
 		if (!same_mapping(&wm, &gm)) {
 			if (bad_end != a) {
 				ndiff++;
