@@ -306,7 +306,8 @@ lab-e2e: $(call KIMAGE,qemu) rootfs-qemu $(EL2SHIM) | $(DEPS_STAMP)
 # prints configuration x mode -> built, booted, kselftests, splats; JSON in
 # results/<time>-kernel-matrix-<id>/matrix.json. A config whose Image and
 # rootfs are up to date is not rebuilt; MATRIX_FORCE_BOOT=1 reboots configs
-# whose last boots are newer than their image.
+# whose last boots are newer than their image; MATRIX_NO_BUILD=1 builds
+# nothing (a stale config is reported not built).
 
 MATRIX ?= $(subst $(space),$(comma),$(MATRIX_ALL))
 empty :=
@@ -317,7 +318,7 @@ comma := ,
 kernel-matrix: $(DEPS_STAMP) $(SMOKE) $(LABPOWER_GUEST)
 	KMAKE_ARGS='$(KMAKE_ARGS)' $(SUDO) $(PY) kernel/matrix.py --build $(BUILD) \
 		--results $(RESULTS) --ksrc $(KSRC) --jobs $(JOBS) --only '$(MATRIX)' \
-		$(if $(MATRIX_FORCE_BOOT),--force-boot)
+		$(if $(MATRIX_FORCE_BOOT),--force-boot) $(if $(MATRIX_NO_BUILD),--no-build)
 
 # --- the series itself ------------------------------------------------------
 

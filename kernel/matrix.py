@@ -63,6 +63,20 @@ NOT_TESTS = re.compile(r"\.(boot|init_started|suite_complete|poweroff)$|\.kernel
 
 # --- fragments ---------------------------------------------------------------
 
+def series_id(kernel_dir=REPO / "kernel"):
+    """sha256 (12 hex) of kernel/series and its patches as they are now (the
+    series may be uncommitted while it is edited: git HEAD does not say)."""
+    import hashlib
+    h = hashlib.sha256()
+    series = kernel_dir / "series"
+    h.update(series.read_bytes())
+    for name in series.read_text().split():
+        p = kernel_dir / "patches" / name
+        if not name.startswith("#") and p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def fragment_meta(path):
     """The "# matrix-KEY: VALUE" lines and the options of one fragment."""
     meta = {"name": Path(path).stem, "title": Path(path).stem, "board": DEFAULT_BOARD,
@@ -345,12 +359,17 @@ class Driver:
         target = str(self.rootfs(name))
         logf = self.build / f"matrix-build-{name}.log"
         if meta["name"] == "w1":
+            if self.a.no_build:
+                return {"result": "not-run", "detail": "not built in this run (--no-build)"}
             return self.do_w1(meta)
         up = subprocess.run(self.make + ["-q", target], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL).returncode == 0
         t0 = time.monotonic()
         if up:
             res = {"result": "up-to-date", "seconds": 0.0}
+        elif self.a.no_build:
+            log(f"{name}: not up to date, not built (--no-build)")
+            return {"result": "not-run", "detail": "not built in this run (--no-build)"}
         else:
             log(f"{name}: building (kernel, kselftests, initramfs; log {logf})")
             with open(logf, "w") as f:
@@ -360,6 +379,7 @@ class Driver:
                 tail = logf.read_text(errors="replace").splitlines()[-15:]
                 res["detail"] = next((x for x in reversed(tail) if "config:" in x or "rror" in x),
                                      tail[-1] if tail else "")[:160]
+        res["series"] = series_id()
         dotconfig = self.build / f"kernel-matrix-{name}/.config"
         if dotconfig.is_file():
             missing = dotconfig_has(dotconfig, meta["options"])
@@ -510,7 +530,7 @@ def run_matrix(args):
             if item is None:
                 return
             meta, build = item
-            if build["result"] == "fail":
+            if build["result"] in ("fail", "not-run"):
                 cells, run = {m: skip_cell("not built") for m in MODES}, None
             elif args.no_boot:
                 cells, run = {m: skip_cell("--no-boot") for m in MODES}, None
@@ -568,6 +588,8 @@ def main(argv=None):
     p.add_argument("--only", default="", help="comma list of configs/matrix names (default all)")
     p.add_argument("--force-boot", action="store_true", help="boot even if the last run is current")
     p.add_argument("--no-boot", action="store_true", help="build only")
+    p.add_argument("--no-build", action="store_true",
+                   help="build nothing: a config that is not up to date is reported not built")
     p.add_argument("--jobs", type=int, help="make -j of each kernel build (the Makefile's JOBS)")
     args = p.parse_args(argv)
     args.ksrc = args.ksrc or str(Path(args.build) / "linux")
