@@ -234,10 +234,13 @@ def run_mutants(args, mutants, entries, lab, out, say):
         for e in m.expect:
             hits = [k for k, r in base.items() if matches(e, *k)]
             bad = [k for k in hits if base[k]["result"] not in ("pass", "skip")]
-            if not hits or bad:
+            passed = [k for k in hits if base[k]["result"] == "pass"]
+            if not hits or bad or not passed:
+                # a catcher that only skips at baseline cannot catch anything
                 broken[m.id] = (f"expected catcher '{e}' " + (
                     "has no result at baseline" if not hits
-                    else f"fails at baseline: {bad[0][0]} {bad[0][1]}"))
+                    else f"fails at baseline: {bad[0][0]} {bad[0][1]}" if bad
+                    else f"only skips at baseline: {base[hits[0]].get('detail') or ''}"[:200]))
                 say(f"mutation: {m.id}: {broken[m.id]}")
                 break
     say(f"mutation: baseline ok for {len(mutants) - len(broken)} of {len(mutants)} mutants "

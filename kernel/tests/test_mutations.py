@@ -133,3 +133,18 @@ def test_run_mutants_verdicts_and_every_mutant_reverted(tmp_path):
     (tree / "f.c").write_text("bad\n")
     with pytest.raises(mc.LabError, match="one left applied"):
         mc.run_mutants(None, ms, entries, lab, out, lambda m: None)
+
+
+def test_a_catcher_that_only_skips_at_baseline_is_an_error(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "f.c").write_text("ok\n")
+    job = "ks-block-assume-4c-2048m"
+    t = "kselftest.selftests_arm64_bbml2_bbml2_invalid.global_block_visible"
+    lab = FakeLab(tree, lambda tag: {(job, t): {"result": "skip", "detail": "no block"}})
+    ms = [mutant(tmp_path, "m", f"ks-block:{t}", "bad")]
+    out = tmp_path / "out"
+    out.mkdir()
+    _, rows = mc.run_mutants(None, ms, {"ks-block": {}}, lab, out, lambda m: None)
+    assert rows[0]["verdict"] == "error" and "only skips at baseline" in rows[0]["why"]
+    assert len(lab.boots) == 1          # the baseline only: nothing to gain from booting it
