@@ -277,8 +277,10 @@ def run_mutants(args, mutants, entries, lab, out, say):
                     row.update(verdict="equivalent", why=m.equivalent)
                 else:
                     row.update(verdict="survived",
-                               why="failed only by the deadline" if fails else
-                               "no test failed")
+                               why="failed only by the deadline" if deadline_only(fails)
+                               else "no test it names failed; new failures: " + ", ".join(
+                                   f"{j}:{t}" for j, t, _ in fails[:3]) if fails
+                               else "no test failed")
         finally:
             if applied.returncode == 0:
                 undo = patch(lab.tree, m, "-R")
