@@ -145,6 +145,50 @@ TEST(repaint_counted)
 		       pt >> 10, want >> 10);
 }
 
+/* A key of the series' debugfs file that lm_info does not know. */
+static int lm_key(const char *key, unsigned long *val)
+{
+	char buf[4096], *p;
+	size_t n = strlen(key);
+
+	if (read_file(LM_DEBUGFS, buf, sizeof(buf)) <= 0)
+		return -1;
+	for (p = buf; (p = strstr(p, key)); p += n) {
+		if ((p == buf || p[-1] == '\n') && p[n] == '=') {
+			*val = strtoul(p + n + 1, NULL, 0);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * The repaint takes its tables from a pool allocated before
+ * stop_machine() (issue 12, finding 9: no allocation with interrupts off,
+ * which sleeps on PREEMPT_RT): the pool is what the repaint used plus
+ * what was freed unused after it.
+ */
+TEST(repaint_preallocated)
+{
+	unsigned long prealloc, unused;
+	struct lm_info info;
+	char err[512];
+
+	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
+	if (!info.repainted)
+		SKIP(return, "no repaint in this mode (linear_map=%s)", info.linear_map);
+	ASSERT_EQ(0, lm_key("repaint_tables_prealloc", &prealloc))
+		TH_LOG("%s has no repaint_tables_prealloc: the repaint allocates inside stop_machine()",
+		       LM_DEBUGFS);
+	ASSERT_EQ(0, lm_key("repaint_tables_unused", &unused))
+		TH_LOG("%s has no repaint_tables_unused", LM_DEBUGFS);
+	TH_LOG("repaint tables: preallocated %lu, used %lu (pmd %lu, pte %lu), freed unused %lu",
+	       prealloc, tables(&info.repaint), info.repaint.tables_pmd,
+	       info.repaint.tables_pte, unused);
+	ASSERT_LT(0UL, tables(&info.repaint)) TH_LOG("the repaint used no table");
+	EXPECT_EQ(prealloc, tables(&info.repaint) + unused);
+}
+
 int main(int argc, char **argv)
 {
 	bbml2_prereq(NEED_MODULE);

@@ -36,8 +36,22 @@
  *                           alias of those pages, splitting blocks)
  *   vmalloc NPAGES          vmalloc an area; result: its address, then the
  *                           linear address of each page
- *   vset OP                 set_memory_OP (ro rw x nx) on the whole area
- *   vfree                   set_memory_rw/nx, then vfree it
+ *   vmalloc_huge NPAGES     same with vmalloc_huge() (VM_ALLOW_HUGE_VMAP:
+ *                           PMD mapped where the kernel allows it)
+ *   vset OP [FIRST NPAGES]  set_memory_OP (ro rw x nx) on the whole area,
+ *                           or on NPAGES of it from page FIRST
+ *   vprobe                  per page of the area "rw", "r-" or "--": its
+ *                           linear alias, as "probe" does
+ *   vfree                   set_memory_rw/nx, then vfree it (a huge area:
+ *                           make any read-only alias page writable, vfree)
+ *   leaf ADDR               the leaf entry mapping any kernel address:
+ *                           "size=N desc=0x... valid=0|1"; -ENOENT if none
+ *   hotmem PHYS             "early=0|1 online=0|1 virt=0x...": the memory
+ *                           section of PHYS (early: boot memory)
+ *   remove PHYS SIZE        offline_and_remove_memory(PHYS, SIZE)
+ *   pread PHYS SIZE         read a byte of every page of [PHYS, +SIZE)
+ *                           through the linear map, without faulting:
+ *                           "unreadable=N first=0x..." (first: physical)
  *   info                    key=value: page_size, kfence_pool,
  *                           kfence_pool_size, then "mem TYPE RO NPAGES"
  *                           and one linear address per page of each memory
@@ -57,6 +71,8 @@
 #include <linux/gfp.h>
 #include <linux/kfence.h>
 #include <linux/list.h>
+#include <linux/memory.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/module.h>
@@ -94,6 +110,7 @@ struct bbml2_session {
 	size_t len;
 	void *vm_addr;
 	unsigned long vm_npages;
+	bool vm_huge;
 };
 
 static struct dentry *bbml2_dir;
@@ -573,16 +590,21 @@ static int cmd_fill_check(struct bbml2_session *s, unsigned long addr,
 	return 0;
 }
 
-static int cmd_vmalloc(struct bbml2_session *s, unsigned long npages)
+static int cmd_vmalloc(struct bbml2_session *s, unsigned long npages,
+		       bool huge)
 {
 	unsigned long i;
 
 	if (s->vm_addr || !npages || npages > 4096)
 		return -EINVAL;
-	s->vm_addr = vmalloc(npages * PAGE_SIZE);
+	if (huge)
+		s->vm_addr = vmalloc_huge(npages * PAGE_SIZE, GFP_KERNEL);
+	else
+		s->vm_addr = vmalloc(npages * PAGE_SIZE);
 	if (!s->vm_addr)
 		return -ENOMEM;
 	s->vm_npages = npages;
+	s->vm_huge = huge;
 	res_add(s, "0x%lx\n", (unsigned long)s->vm_addr);
 	for (i = 0; i < npages; i++) {
 		struct page *page = vmalloc_to_page(s->vm_addr + i * PAGE_SIZE);
@@ -592,14 +614,17 @@ static int cmd_vmalloc(struct bbml2_session *s, unsigned long npages)
 	return 0;
 }
 
-static int cmd_vset(struct bbml2_session *s, const char *opname)
+static int cmd_vset(struct bbml2_session *s, const char *opname,
+		    unsigned long first, unsigned long npages)
 {
-	unsigned long addr = (unsigned long)s->vm_addr;
-	int n = s->vm_npages;
+	unsigned long addr = (unsigned long)s->vm_addr + first * PAGE_SIZE;
+	int n = npages;
 	int ret;
 
 	if (!s->vm_addr)
 		return -ENOENT;
+	if (!npages || first >= s->vm_npages || npages > s->vm_npages - first)
+		return -EINVAL;
 	if (!strcmp(opname, "ro"))
 		ret = set_memory_ro(addr, n);
 	else if (!strcmp(opname, "rw"))
@@ -615,13 +640,60 @@ static int cmd_vset(struct bbml2_session *s, const char *opname)
 	return ret;
 }
 
+/* Whether a byte in the middle of the page at @p can be read, written. */
+static const char *probe_page(void *p)
+{
+	bool r, w = false;
+	u8 v;
+
+	p += PAGE_SIZE / 2;
+	r = !copy_from_kernel_nofault(&v, p, 1);
+	if (r)
+		w = write_nofault(p, v);
+	return r ? (w ? "rw" : "r-") : "--";
+}
+
+static void *vm_alias(struct bbml2_session *s, unsigned long i)
+{
+	return page_address(vmalloc_to_page(s->vm_addr + i * PAGE_SIZE));
+}
+
+static int cmd_vprobe(struct bbml2_session *s)
+{
+	unsigned long i;
+
+	if (!s->vm_addr)
+		return -ENOENT;
+	for (i = 0; i < s->vm_npages; i++)
+		res_add(s, "%s%s", i ? " " : "", probe_page(vm_alias(s, i)));
+	res_add(s, "\n");
+	return 0;
+}
+
 static void vm_release(struct bbml2_session *s)
 {
 	unsigned long addr = (unsigned long)s->vm_addr;
+	unsigned long i;
 
 	if (!s->vm_addr)
 		return;
-	if (set_memory_nx(addr, s->vm_npages) ||
+	if (s->vm_huge) {
+		/*
+		 * set_memory_*() refuse huge areas; a kernel that did not
+		 * may have left read-only alias pages behind: fix them up
+		 * before the pages go back to the allocator.
+		 */
+		for (i = 0; i < s->vm_npages; i++) {
+			void *p = vm_alias(s, i);
+
+			if (strcmp(probe_page(p), "rw") &&
+			    arm64_linear_map_change_for_test((unsigned long)p, 1,
+							     __pgprot(PTE_WRITE),
+							     __pgprot(PTE_RDONLY)))
+				pr_err("cannot make the alias %p writable\n", p);
+		}
+		vfree(s->vm_addr);
+	} else if (set_memory_nx(addr, s->vm_npages) ||
 	    set_memory_rw(addr, s->vm_npages)) {
 		pr_err("cannot restore the vmalloc area %p: leaking it\n",
 		       s->vm_addr);
@@ -630,6 +702,70 @@ static void vm_release(struct bbml2_session *s)
 	}
 	s->vm_addr = NULL;
 	s->vm_npages = 0;
+	s->vm_huge = false;
+}
+
+static int cmd_leaf(struct bbml2_session *s, unsigned long addr)
+{
+	unsigned long size;
+	u64 desc;
+	int ret;
+
+	ret = arm64_kernel_leaf_for_test(addr, &size, &desc);
+	if (ret)
+		return ret;
+	res_add(s, "size=%lu desc=0x%llx valid=%d\n", size, desc,
+		!!(desc & PTE_VALID));
+	return 0;
+}
+
+static int cmd_hotmem(struct bbml2_session *s, unsigned long phys)
+{
+	unsigned long pfn = PHYS_PFN(phys);
+	struct mem_section *ms;
+
+	if (pfn_to_section_nr(pfn) >= NR_MEM_SECTIONS)
+		return -EINVAL;
+	ms = __pfn_to_section(pfn);
+	if (!valid_section(ms))
+		return -ENOENT;
+	res_add(s, "early=%d online=%d virt=0x%lx\n", early_section(ms),
+		online_section(ms), (unsigned long)phys_to_virt(phys));
+	return 0;
+}
+
+static int cmd_remove(unsigned long phys, unsigned long size)
+{
+#ifdef CONFIG_MEMORY_HOTREMOVE
+	/* offline_and_remove_memory() WARNs on these. */
+	if (!size || !IS_ALIGNED(phys | size, memory_block_size_bytes()))
+		return -EINVAL;
+	return offline_and_remove_memory(phys, size);
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+static int cmd_pread(struct bbml2_session *s, unsigned long phys,
+		     unsigned long size)
+{
+	unsigned long off, bad = 0, first = 0;
+	u8 v;
+
+	if (!PAGE_ALIGNED(phys) || !PAGE_ALIGNED(size) || !size)
+		return -EINVAL;
+	for (off = 0; off < size; off += PAGE_SIZE) {
+		void *p = phys_to_virt(phys + off) + PAGE_SIZE / 2;
+
+		if (copy_from_kernel_nofault(&v, p, 1)) {
+			if (!bad++)
+				first = phys + off;
+		}
+		if (!(off & (SZ_2M - 1)))
+			cond_resched();
+	}
+	res_add(s, "unreadable=%lu first=0x%lx\n", bad, first);
+	return 0;
 }
 
 /* The init areas are freed after loading: remember where they were. */
@@ -740,10 +876,24 @@ static int run_cmd(struct bbml2_session *s, char *cmd)
 		if (!strcmp(word, "check"))
 			return cmd_fill_check(s, a, b, seed, false);
 	}
+	if (sscanf(cmd, "vmalloc_huge %lu", &c) == 1)
+		return cmd_vmalloc(s, c, true);
 	if (sscanf(cmd, "vmalloc %lu", &c) == 1)
-		return cmd_vmalloc(s, c);
+		return cmd_vmalloc(s, c, false);
+	if (sscanf(cmd, "vset %15s %lu %lu", arg, &a, &b) == 3)
+		return cmd_vset(s, arg, a, b);
 	if (sscanf(cmd, "vset %15s", arg) == 1)
-		return cmd_vset(s, arg);
+		return cmd_vset(s, arg, 0, s->vm_npages);
+	if (!strcmp(cmd, "vprobe"))
+		return cmd_vprobe(s);
+	if (sscanf(cmd, "leaf %lx", &a) == 1)
+		return cmd_leaf(s, a);
+	if (sscanf(cmd, "hotmem %lx", &a) == 1)
+		return cmd_hotmem(s, a);
+	if (sscanf(cmd, "remove %lx %lx", &a, &b) == 2)
+		return cmd_remove(a, b);
+	if (sscanf(cmd, "pread %lx %lx", &a, &b) == 2)
+		return cmd_pread(s, a, b);
 	if (!strcmp(cmd, "vfree")) {
 		vm_release(s);
 		return 0;
