@@ -73,7 +73,7 @@ rsync -a --delete --exclude='*.ko' --exclude='*.o' --exclude='*.mod' \
 	--exclude='/bbml2_mode' --exclude='/bbml2_shape' --exclude='/bbml2_split' \
 	--exclude='/bbml2_stress' --exclude='/bbml2_hotplug' --exclude='/bbml2_pgtables' \
 	--exclude='/bbml2_invalid' --exclude='/bbml2_vmalloc' --exclude='/bbml2_memremove' \
-	--exclude='/bbml2_faults' --exclude='/bbml2_tlb' \
+	--exclude='/bbml2_faults' --exclude='/bbml2_tlb' --exclude='/bbml2_kfence' --exclude='/bbml2_oa' \
 	--exclude='/bbml2_dmesg' --exclude='/host/' \
 	"$src/" "$dst/"
 
@@ -104,7 +104,7 @@ make -C "$kst" -j"$jobs" TARGETS=arm64/bbml2 ARCH=arm64 \
 	CROSS_COMPILE="$cross" O="$kbuild" KDIR="$kbuild" \
 	KSFT_INSTALL_PATH="$inst" install
 
-for f in bbml2_mode bbml2_shape bbml2_split bbml2_stress bbml2_hotplug bbml2_pgtables bbml2_faults bbml2_tlb \
+for f in bbml2_mode bbml2_shape bbml2_split bbml2_stress bbml2_hotplug bbml2_pgtables bbml2_faults bbml2_tlb bbml2_kfence bbml2_oa \
 	 bbml2_invalid bbml2_vmalloc bbml2_memremove \
 	 bbml2_dmesg test_modules/bbml2_test.ko; do
 	[ -f "$inst/arm64/bbml2/$f" ] || {
