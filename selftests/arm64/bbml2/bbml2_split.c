@@ -134,15 +134,18 @@ FIXTURE_SETUP(split)
 		TH_LOG("%s", err);
 	ASSERT_EQ(0, module_info_get(self->fd, &mi));
 	if (mi.kfence_end > mi.kfence_start) {
-		/* KFENCE changes the validity of its pool pages at will. */
+		/*
+		 * KFENCE changes the validity of its pool pages at will (and
+		 * with the present-invalid encoding nG goes with it).
+		 */
 		self->ign[self->nign++] = (struct pt_ignore){
-			mi.kfence_start, mi.kfence_end, PTA_F };
+			mi.kfence_start, mi.kfence_end, PTA_F | PTA_NG };
 	}
 	self->dpa = self->info.debug_pagealloc;
 	if (self->dpa) {
 		/* DEBUG_PAGEALLOC unmaps every free page: validity is noise. */
 		self->ign[self->nign++] = (struct pt_ignore){
-			self->info.lm_start, self->info.lm_end, PTA_F };
+			self->info.lm_start, self->info.lm_end, PTA_F | PTA_NG };
 	}
 	/* Pool blocks: 4 MiB or a PMD, whichever is larger. */
 	c = self->g.pmd > (4UL << 20) ? self->g.pmd : 4UL << 20;
