@@ -34,16 +34,6 @@
 static char result[16384];
 static char text[4096];
 
-/* Order of a block of PMD_SIZE, within what the page allocator gives. */
-static int block_order(long page)
-{
-	int order = 0;
-
-	while ((1L << order) < page / 8)
-		order++;
-	return order > 10 ? 10 : order;
-}
-
 static bool hooks_present(void)
 {
 	return access(HOOKS, R_OK) == 0 && access(FAIL_SPLITS, W_OK) == 0;
@@ -76,7 +66,7 @@ TEST(split_failure_propagates)
 	struct pt_map m;
 	const struct pt_line *l;
 	long page = sysconf(_SC_PAGESIZE);
-	int order = block_order(page), fd, k, ret;
+	int order = pmd_block_order(page), fd, k, ret;
 	char err[512], val[32], *p;
 
 	if (!hooks_present())

@@ -27,15 +27,6 @@
 
 static char result[16384];
 
-static int block_order(long page)
-{
-	int order = 0;
-
-	while ((1L << order) < page / 8)
-		order++;
-	return order > 10 ? 10 : order;
-}
-
 /* Output address of @addr minus @addr, and the leaf size, via "leaf". */
 static int leaf_delta(int fd, unsigned long addr, long page, long *delta,
 		      unsigned long *size)
@@ -57,7 +48,7 @@ static int leaf_delta(int fd, unsigned long addr, long page, long *delta,
 TEST(split_keeps_output_addresses)
 {
 	long page = sysconf(_SC_PAGESIZE), ref, delta;
-	int order = block_order(page), fd, k, bad = 0;
+	int order = pmd_block_order(page), fd, k, bad = 0;
 	unsigned long addr = 0, n, i, size, pages = 0;
 	struct lm_info info;
 	char err[512], *p;

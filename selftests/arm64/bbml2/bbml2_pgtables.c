@@ -63,22 +63,12 @@ static unsigned long tables(const struct lm_counts *c)
 	return c->tables_pmd + c->tables_pte;
 }
 
-/* Order of a block of PMD_SIZE, within what the page allocator gives. */
-static int block_order(long page)
-{
-	int order = 0;
-
-	while ((1L << order) < page / 8)
-		order++;
-	return order > 10 ? 10 : order;
-}
-
 TEST(split_counted)
 {
 	unsigned long addr[NBLOCKS], before, after, pt0, pt1, want;
 	struct lm_info i0, i1;
 	long page = sysconf(_SC_PAGESIZE);
-	int order = block_order(page), fd, n = 0, k;
+	int order = pmd_block_order(page), fd, n = 0, k;
 	char err[512], *p;
 
 	ASSERT_EQ(0, lm_info_read(&i0, err, sizeof(err))) TH_LOG("%s", err);

@@ -932,3 +932,12 @@ void bbml2_prereq(unsigned int need)
 			fail_all("%s sync: %s", MODULE_CTL, strerror(-ret));
 	}
 }
+
+int pmd_block_order(long page)
+{
+	int order = 0;
+
+	while ((1L << order) < page / 8)
+		order++;
+	return order > 10 ? 10 : order;
+}
