@@ -26,8 +26,10 @@
 # `make -C tools/testing/selftests TARGETS=arm64` builds and installs it
 # too, as arm64/bbml2 with its own settings), are the only changes to KSRC;
 # objects go to KBUILD/kselftest (the kselftest O= convention) and the
-# module to the copy's test_modules/. host/ (the host-side unit tests) is
-# not copied.
+# module to the copy's test_modules/, rebuilt on every run since KBUILDs
+# of one KSRC share it (runs on one KSRC take turns on
+# tools/testing/selftests/.bbml2-build.lock). host/ (the host-side unit
+# tests) is not copied.
 #
 # Environment: CROSS_COMPILE (default aarch64-linux-gnu-; "ccache " may
 # prefix it), JOBS (default: number of CPUs).
@@ -60,6 +62,11 @@ grep -q '^CONFIG_ARM64_LINEAR_MAP_TEST=y' "$kbuild/.config" || {
 	echo "build.sh: $kbuild/.config lacks CONFIG_ARM64_LINEAR_MAP_TEST=y (merge $src/config)" >&2
 	exit 1
 }
+
+# Builds for several kernel configurations share this KSRC and the
+# module's objects in the copy's test_modules/: one at a time.
+exec 9>"$kst/.bbml2-build.lock"
+flock 9
 
 # The collection, as a copy inside the kernel tree.
 dst=$kst/arm64/bbml2
@@ -97,6 +104,14 @@ fi
 rm -rf "$inst"
 mkdir -p "$inst"
 inst=$(cd "$inst" && pwd)
+
+# The module is built in the copy, not under KBUILD: whatever an earlier
+# build against another KBUILD of this KSRC left there goes first. Kbuild
+# cannot see that change (an O= build's command lines are the same for
+# every configuration, and an older .config looks up to date), and a
+# module built for other page sizes or struct layouts loads all the same.
+make -s -C "$dst/test_modules" KDIR="$kbuild" ARCH=arm64 CROSS_COMPILE="$cross" clean
+rm -f "$dst"/test_modules/*.ko
 
 # The kernel's kselftest build: TARGETS=arm64/bbml2, objects in
 # KBUILD/kselftest, module against KBUILD.

@@ -933,11 +933,34 @@ void bbml2_prereq(unsigned int need)
 	}
 }
 
+/*
+ * The largest order the buddy allocator hands out (MAX_PAGE_ORDER): one
+ * column of /proc/buddyinfo per order. 10 if the file cannot be read.
+ */
+static int max_page_order(void)
+{
+	char buf[4096], *line, *tok, *save;
+	int n = 0;
+
+	if (read_file("/proc/buddyinfo", buf, sizeof(buf)) <= 0)
+		return 10;
+	line = strtok_r(buf, "\n", &save);
+	if (!line || !strstr(line, "zone"))
+		return 10;
+	/* "Node 0, zone   Normal   c0 c1 ... cN": the counts follow the name. */
+	tok = strstr(line, "zone") + strlen("zone");
+	tok += strspn(tok, " ");
+	tok += strcspn(tok, " ");
+	for (tok = strtok_r(tok, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		n++;
+	return n ? n - 1 : 10;
+}
+
 int pmd_block_order(long page)
 {
-	int order = 0;
+	int order = 0, max = max_page_order();
 
 	while ((1L << order) < page / 8)
 		order++;
-	return order > 10 ? 10 : order;
+	return order > max ? max : order;
 }

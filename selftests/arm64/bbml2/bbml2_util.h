@@ -138,7 +138,10 @@ int write_file(const char *path, const char *s);
 int online_cpus(int *cpus, int max);
 int present_cpus(int *cpus, int max);
 unsigned long align_down(unsigned long x, unsigned long a);
-/* Order of a PMD_SIZE block (a page of page/8 entries), at most 10. */
+/*
+ * Order of a PMD_SIZE block (a page of page/8 entries: 9 with 4K pages,
+ * 11 with 16K, 13 with 64K), at most the allocator's MAX_PAGE_ORDER.
+ */
 int pmd_block_order(long page);
 
 #endif /* BBML2_UTIL_H */
