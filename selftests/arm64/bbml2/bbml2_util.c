@@ -899,11 +899,13 @@ void bbml2_prereq(unsigned int need)
 	    errno != EBUSY)
 		skip_all("debugfs not available at %s (CONFIG_DEBUG_FS?): %s",
 			 DEBUGFS_DIR, strerror(errno));
-	if (access(LM_DEBUGFS, F_OK))
-		skip_all("no %s: kernel without the bbml2 linear map series",
-			 LM_DEBUGFS);
-	if (lm_info_read(&info, err, sizeof(err)))
+	if (access(LM_DEBUGFS, F_OK)) {
+		if (!(need & NO_SERIES_OK))
+			skip_all("no %s: kernel without the bbml2 series' instrumentation (mainline, or the series without it)",
+				 LM_DEBUGFS);
+	} else if (lm_info_read(&info, err, sizeof(err))) {
 		fail_all("%s", err);
+	}
 	if ((need & NEED_PTDUMP) && access(PTDUMP_PATH, R_OK))
 		skip_all("no %s (CONFIG_PTDUMP_DEBUGFS not set)", PTDUMP_PATH);
 	if (need & NEED_MODULE) {

@@ -129,6 +129,12 @@ int module_info_get(int fd, struct module_info *mi);
  */
 #define NEED_PTDUMP	1u
 #define NEED_MODULE	2u
+/*
+ * Runs on kernels without the series' debugfs file too (mainline 6.18+,
+ * or the series without its instrumentation): only what ptdump, /proc and
+ * sysfs show. Without it, such a kernel skips the whole program.
+ */
+#define NO_SERIES_OK	4u
 void bbml2_prereq(unsigned int need);
 /* Whether bbml2_prereq() loaded the module (it unloads it at exit). */
 extern bool module_loaded_here;
