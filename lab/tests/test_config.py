@@ -184,7 +184,7 @@ def test_board_integer_address_normalised(files):
 @pytest.mark.parametrize("overrides,message", [
     ({"modes": ["nope"]}, r"^--modes: unknown mode 'nope'"),
     ({"board": "nope"}, r"^--board: unknown board 'nope'"),
-    ({"config": "fast"}, r"^--config: unknown kernel config 'fast' \(known: qemu, debug, bench, board, matrix-16k, "),
+    ({"config": "fast"}, r"^--config: unknown kernel config 'fast' \(known: qemu, debug, bench, board, plain, matrix-16k, "),
     ({"cpus": [0]}, r"cpus must be 1..64"),
     ({"cmdline": "x'y"}, r"must not contain quotes"),
 ])
@@ -195,7 +195,7 @@ def test_override_errors(files, overrides, message):
 
 def test_unknown_plan_and_int_lists(files):
     with pytest.raises(LabError, match=r"unknown plan 'weekly' \(known: smoke, main, kselftest, check, mutation, bench, "
-                       r"bench-sweep, nightly, lab-check, nightly-hardware, kernel-matrix\)"):
+                       r"bench-sweep, nightly, lab-check, nightly-hardware, plain, kernel-matrix\)"):
         config.load(*files).expand("weekly")
     assert config.parse_int_list("2048,8192", "--mem") == [2048, 8192]
     with pytest.raises(LabError, match=r"--mem: expected comma-separated integers"):
