@@ -9,7 +9,9 @@
  * contiguous ranges) exactly when the kernel may keep them: rodata=full
  * with every online CPU on the BBML2_NOABORT allow-list (MIDR_EL1 from
  * sysfs), no debug_pagealloc, or what arm64.bbml2= asks where the kernel
- * has it. Catches a system without BBML2 left block mapped (no repaint)
+ * has the series' switch (its debugfs file is there; "assume" only where
+ * CONFIG_ARM64_BBML2_ASSUME allows it). The kernel image's linear alias
+ * is left out: map_mem() maps it with blocks in every mode. Catches a system without BBML2 left block mapped (no repaint)
  * and a capable one left page mapped.
  *
  * secret_page_alone: memfd_secret() takes one page out of the linear map:
@@ -87,8 +89,12 @@ static int blocks_expected(char *why, size_t len)
 		snprintf(why, len, "debug_pagealloc=%s: page mapped whatever the CPUs", v);
 		return 0;
 	}
-	v = cmdline_param("arm64.bbml2", buf, sizeof(buf));
-	if (v) {
+	/*
+	 * The switch, where the kernel has the series' (its debugfs file
+	 * says so; mainline has neither and ignores the option).
+	 */
+	v = access(LM_DEBUGFS, F_OK) ? NULL : cmdline_param("arm64.bbml2", buf, sizeof(buf));
+	if (v && !(!strcmp(v, "assume") && assume_refused())) {
 		snprintf(why, len, "arm64.bbml2=%s", v);
 		if (strstr(v, "repaint") || strstr(v, "off"))
 			return 0;

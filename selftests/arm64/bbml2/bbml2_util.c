@@ -327,7 +327,7 @@ static void add_warn(struct bbml2_expect *e, const char *fmt, ...)
  * accepts "assume"; without /proc/config.gz nothing can be told, and
  * "assume" is expected to be accepted.
  */
-static bool assume_refused(void)
+bool assume_refused(void)
 {
 	static int refused = -1;
 	char line[256];

@@ -76,6 +76,11 @@ int bbml2_expect_get(struct bbml2_expect *e, const struct lm_info *info,
  * repainted); else -1 and a description in @err.
  */
 int bbml2_mode_check(const struct lm_info *info, char *err, size_t len);
+/*
+ * Whether this kernel refuses arm64.bbml2=assume (CONFIG_ARM64_BBML2_ASSUME
+ * "is not set" in /proc/config.gz).
+ */
+bool assume_refused(void);
 /* Value of the last "@name=" on the command line, NULL if absent. */
 const char *cmdline_param(const char *name, char *buf, size_t len);
 
