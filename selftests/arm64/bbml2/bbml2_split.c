@@ -147,8 +147,8 @@ FIXTURE_SETUP(split)
 		self->ign[self->nign++] = (struct pt_ignore){
 			self->info.lm_start, self->info.lm_end, PTA_F | PTA_NG };
 	}
-	/* Pool blocks: 4 MiB or a PMD, whichever is larger. */
-	c = self->g.pmd > (4UL << 20) ? self->g.pmd : 4UL << 20;
+	/* Pool chunks: 4 MiB or a PMD, whichever is larger, at most 32 MiB. */
+	c = lm_test_chunk(&self->g);
 	for (self->order = 0; (self->g.page << self->order) < c; self->order++)
 		;
 	self->chunk = self->g.page << self->order;

@@ -422,8 +422,8 @@ static void run_stress(struct __test_metadata *_metadata, bool module_ops,
 
 		fd = sess_open();
 		ASSERT_LE(0, fd);
-		/* A region of REGION_BLOCKS blocks of 4 MiB (or PMD size). */
-		sh.block = sh.g.pmd > (4UL << 20) ? sh.g.pmd : 4UL << 20;
+		/* A region of REGION_BLOCKS chunks of 4 MiB to 32 MiB (PMD size). */
+		sh.block = lm_test_chunk(&sh.g);
 		for (order_blocks = 0; (p << order_blocks) < sh.block; order_blocks++)
 			;
 		ret = sess_cmd(fd, buf, 65536, "alloc %d %d", order_blocks,

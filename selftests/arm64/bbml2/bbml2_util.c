@@ -958,11 +958,24 @@ static int max_page_order(void)
 	return n ? n - 1 : 10;
 }
 
+/*
+ * Chunks larger than this are not asked of the allocator: with 64K pages
+ * a PMD block is 512 MiB, a quarter of a 2 GiB guest.
+ */
+#define CHUNK_MAX	(32UL << 20)
+
 int pmd_block_order(long page)
 {
 	int order = 0, max = max_page_order();
 
-	while ((1L << order) < page / 8)
+	while ((1L << order) < page / 8 && ((unsigned long)page << order) < CHUNK_MAX)
 		order++;
 	return order > max ? max : order;
+}
+
+unsigned long lm_test_chunk(const struct lm_geom *g)
+{
+	unsigned long c = g->pmd > (4UL << 20) ? g->pmd : 4UL << 20;
+
+	return c > CHUNK_MAX ? CHUNK_MAX : c;
 }

@@ -151,8 +151,15 @@ int present_cpus(int *cpus, int max);
 unsigned long align_down(unsigned long x, unsigned long a);
 /*
  * Order of a PMD_SIZE block (a page of page/8 entries: 9 with 4K pages,
- * 11 with 16K, 13 with 64K), at most the allocator's MAX_PAGE_ORDER.
+ * 11 with 16K), at most 32 MiB (64K pages: a 32 MiB chunk inside a
+ * 512 MiB block) and the allocator's MAX_PAGE_ORDER. Buddy chunks are
+ * naturally aligned: one never straddles two blocks.
  */
 int pmd_block_order(long page);
+/*
+ * Size of the pool chunks of the split and stress tests: a PMD block, at
+ * least 4 MiB and at most 32 MiB (inside a block with 64K pages).
+ */
+unsigned long lm_test_chunk(const struct lm_geom *g);
 
 #endif /* BBML2_UTIL_H */
