@@ -959,6 +959,65 @@ static int max_page_order(void)
 }
 
 /*
+ * Bytes of System RAM (/proc/iomem) outside every "Early memory node
+ * ranges" line of the boot log: memory hot-added since boot (ACPI
+ * pc-dimm, virtio-mem). 0 when the boot log is no longer in the buffer.
+ */
+unsigned long ram_added_since_boot(void)
+{
+	static char buf[1 << 16];
+	unsigned long early[64][2], added = 0;
+	int nearly = 0, i;
+	char *line, *save, *p;
+	struct kmsg k;
+	size_t r;
+
+	if (kmsg_read(&k, 0))
+		return 0;
+	for (r = 0; r < k.nr && nearly < 64; r++) {
+		unsigned long a, b;
+
+		p = strstr(k.r[r].msg, ": [mem ");
+		if (!p || strncmp(k.r[r].msg, "  node ", 7) ||
+		    sscanf(p, ": [mem %lx-%lx]", &a, &b) != 2)
+			continue;
+		early[nearly][0] = a;
+		early[nearly++][1] = b + 1;
+	}
+	kmsg_free(&k);
+	if (!nearly || read_file("/proc/iomem", buf, sizeof(buf)) <= 0)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long a, b, x;
+
+		if (line[0] == ' ' || !strstr(line, " : System RAM") ||
+		    sscanf(line, "%lx-%lx", &a, &b) != 2)
+			continue;
+		/* Page by page would be slow: walk by the early ranges' edges. */
+		for (x = a; x <= b; ) {
+			unsigned long next = b + 1;
+			bool in = false;
+
+			for (i = 0; i < nearly; i++) {
+				if (x >= early[i][0] && x < early[i][1]) {
+					in = true;
+					next = early[i][1];
+					break;
+				}
+				if (early[i][0] > x && early[i][0] < next)
+					next = early[i][0];
+			}
+			if (next > b + 1)
+				next = b + 1;
+			if (!in)
+				added += next - x;
+			x = next;
+		}
+	}
+	return added;
+}
+
+/*
  * Chunks larger than this are not asked of the allocator: with 64K pages
  * a PMD block is 512 MiB, a quarter of a 2 GiB guest.
  */

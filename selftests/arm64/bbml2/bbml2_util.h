@@ -155,6 +155,11 @@ unsigned long align_down(unsigned long x, unsigned long a);
  * 512 MiB block) and the allocator's MAX_PAGE_ORDER. Buddy chunks are
  * naturally aligned: one never straddles two blocks.
  */
+/*
+ * Bytes of System RAM hot-added since boot (outside the boot log's early
+ * memory node ranges); 0 if none or if the boot log is gone.
+ */
+unsigned long ram_added_since_boot(void);
 int pmd_block_order(long page);
 /*
  * Size of the pool chunks of the split and stress tests: a PMD block, at
