@@ -69,6 +69,7 @@
 
 #include <linux/debugfs.h>
 #include <linux/gfp.h>
+#include <linux/kasan.h>
 #include <linux/kfence.h>
 #include <linux/list.h>
 #include <linux/memory.h>
@@ -327,6 +328,17 @@ static void release_block(struct bbml2_block *b)
 	kfree(b);
 }
 
+/*
+ * The linear map address of @page as ptdump and the kselftests see it:
+ * without the KASAN tag that page_address() carries on tag-based KASAN
+ * (SW_TAGS, HW_TAGS), so that addresses compare with ptdump's. The
+ * 0xff tag is the match-all one: accesses through it are never reported.
+ */
+static void *lm_address(struct page *page)
+{
+	return kasan_reset_tag(page_address(page));
+}
+
 static struct bbml2_block *new_block(struct page *page, unsigned int order,
 				     void *owner)
 {
@@ -342,7 +354,7 @@ static struct bbml2_block *new_block(struct page *page, unsigned int order,
 	}
 	b->page = page;
 	b->order = order;
-	b->addr = (unsigned long)page_address(page);
+	b->addr = (unsigned long)lm_address(page);
 	b->owner = owner;
 	mutex_lock(&bbml2_blocks_lock);
 	list_add_tail(&b->node, &bbml2_blocks);
@@ -609,7 +621,7 @@ static int cmd_vmalloc(struct bbml2_session *s, unsigned long npages,
 	for (i = 0; i < npages; i++) {
 		struct page *page = vmalloc_to_page(s->vm_addr + i * PAGE_SIZE);
 
-		res_add(s, "0x%lx\n", (unsigned long)page_address(page));
+		res_add(s, "0x%lx\n", (unsigned long)lm_address(page));
 	}
 	return 0;
 }
@@ -655,7 +667,7 @@ static const char *probe_page(void *p)
 
 static void *vm_alias(struct bbml2_session *s, unsigned long i)
 {
-	return page_address(vmalloc_to_page(s->vm_addr + i * PAGE_SIZE));
+	return lm_address(vmalloc_to_page(s->vm_addr + i * PAGE_SIZE));
 }
 
 static int cmd_vprobe(struct bbml2_session *s)
@@ -784,7 +796,7 @@ static void record_init_pages(void)
 		for (i = 0; i < n && i < INIT_PAGES_MAX; i++) {
 			struct page *page = vmalloc_to_page(mem->base + i * PAGE_SIZE);
 
-			init_pages[t][i] = page ? (unsigned long)page_address(page) : 0;
+			init_pages[t][i] = page ? (unsigned long)lm_address(page) : 0;
 		}
 		init_npages[t] = i;
 	}
@@ -843,7 +855,7 @@ static int cmd_info(struct bbml2_session *s)
 			struct page *page = vmalloc_to_page(mem->base + i * PAGE_SIZE);
 
 			res_add(s, "0x%lx\n",
-				page ? (unsigned long)page_address(page) : 0UL);
+				page ? (unsigned long)lm_address(page) : 0UL);
 		}
 	}
 	return 0;
