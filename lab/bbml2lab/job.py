@@ -57,7 +57,8 @@ def evaluate(log_text, suite, expect=None):
     results[1:1] = ktap_results          # boot, <ktap...>, suite_complete, poweroff, splats
     if expect:
         results.append(modecheck.result(con, suite, expect["board"], expect["bbml2"],
-                                        expect["mode"], expect.get("cmdline", "")))
+                                        expect["mode"], expect.get("cmdline", ""),
+                                        ktap_results))
     v = log.verdict
     if v is None:
         results.append({"name": f"{suite}.lava.job", "result": "fail",

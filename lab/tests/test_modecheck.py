@@ -46,3 +46,15 @@ def test_no_line_is_a_failure():
 
 def test_unknown_mode_is_an_error():
     assert check(PTE, "b", "none", "bogus")["result"] == "error"
+
+
+def test_no_line_but_the_guests_ptdump_check_passed_is_a_skip():
+    # a kernel without the series' report (make kselftest-plain)
+    con = console.parse("[    0.1] Linux version 6.12.117\n")
+    ok = [{"name": "s.selftests_arm64_bbml2_bbml2_plain.global_blocks_match_cpus",
+           "result": "pass"}]
+    r = modecheck.result(con, "s", "b", "uniform", "none", "", ok)
+    assert r["result"] == "skip" and "expected blocks" in r["detail"]
+    bad = [dict(ok[0], result="fail")]
+    assert modecheck.result(con, "s", "b", "uniform", "none", "", bad)["result"] == "fail"
+    assert modecheck.result(con, "s", "b", "uniform", "none", "", [])["result"] == "fail"
