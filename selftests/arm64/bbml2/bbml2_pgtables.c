@@ -72,6 +72,7 @@ TEST(split_counted)
 	struct pt_map m;
 	long page = sysconf(_SC_PAGESIZE);
 	int order = pmd_block_order(page), fd, n = 0, got = 0, k;
+	bool dump;
 	char err[512], *p;
 
 	ASSERT_EQ(0, lm_info_read(&i0, err, sizeof(err))) TH_LOG("%s", err);
@@ -88,17 +89,28 @@ TEST(split_counted)
 	 * or larger): a change there must allocate a table. A chunk that
 	 * earlier tests left page mapped measures nothing.
 	 */
-	ASSERT_EQ(0, ptdump_read(&m, err, sizeof(err))) TH_LOG("%s", err);
+	dump = !access(PTDUMP_PATH, R_OK);
+	if (dump) {
+		ASSERT_EQ(0, ptdump_read(&m, err, sizeof(err))) TH_LOG("%s", err);
+	} else {
+		TH_LOG("no %s (PTDUMP_DEBUGFS=n): every chunk is taken as block mapped",
+		       PTDUMP_PATH);
+	}
 	for (p = result; n < NBLOCKS && (p = strstr(p, "0x")); p++) {
 		unsigned long a = strtoul(p, &p, 16);
 		const struct pt_line *l;
 
 		got++;
+		if (!dump) {
+			addr[n++] = a;
+			continue;
+		}
 		l = pt_map_line(&m, a + ((1UL << order) / 2) * page);
 		if (l && !l->hole && l->level < PT_PTE)
 			addr[n++] = a;
 	}
-	pt_map_free(&m);
+	if (dump)
+		pt_map_free(&m);
 	ASSERT_LT(0, got) TH_LOG("no chunk of order %d allocated", order);
 	if (!n)
 		SKIP(goto out, "none of the %d chunks of order %d is still block mapped",
