@@ -253,6 +253,28 @@ def built_objects(src, dotconfig, candidates):
     return out
 
 
+def unbuilt(src, dotconfig, c):
+    """Whether the .c file c (relative to src) is, by its directory's
+    Makefile, built only under options this config leaves unset
+    (<list>-$(CONFIG_X) lines only, obj- or another list such as
+    memory-hotplug-, none of them set): mm/memory_hotplug.c without
+    MEMORY_HOTPLUG. A file on any <list>-y line counts as built."""
+    have = {m.group(1) for m in re.finditer(r"^(CONFIG_\w+)=y$", Path(dotconfig).read_text(),
+                                            re.M)}
+    try:
+        text = (Path(src) / os.path.dirname(c) / "Makefile").read_text().replace("\\\n", " ")
+    except OSError:
+        return False
+    obj = os.path.basename(c)[:-2] + ".o"
+    conds = []
+    for m in re.finditer(r"^([\w-]+?)-(y|\$\((CONFIG_\w+)\))\s*[+:]?=\s*(.*)$", text, re.M):
+        if obj in m.group(4).split():
+            if m.group(2) == "y":
+                return False
+            conds.append(m.group(3))
+    return bool(conds) and not any(x in have for x in conds)
+
+
 def parse_warnings(text, touched, roots=()):
     """[(file, message)] of the warnings in touched files; the line number is
     dropped (patches move lines), paths made relative to the trees."""
@@ -415,8 +437,11 @@ class Driver:
             for label, src, out in (("base", base_src, base_out), ("patched", ksrc, pat_out)):
                 # The series' own .c files are built (it builds them); the
                 # rest of arch/arm64/mm only where this config builds them.
+                # A touched file this config does not build (mm/memory_hotplug.c
+                # without MEMORY_HOTPLUG) would not even compile: left out.
                 objs = [o[:-2] + ".o" for o in objs_src if (src / o).is_file()
-                        and (o in touched or o in built_objects(src, out / ".config", [o]))]
+                        and ((o in touched and not unbuilt(src, out / ".config", o))
+                             or o in built_objects(src, out / ".config", [o]))]
                 cmd = (f"make -C {src} O={out} {kmake} olddefconfig >/dev/null && "
                        f"make -C {src} O={out} {kmake} prepare >/dev/null && "
                        f"make -k -C {src} O={out} {kmake} W=1 -j{self.a.jobs or os.cpu_count() + 1} "

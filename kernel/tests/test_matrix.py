@@ -182,3 +182,19 @@ def test_built_objects_follow_the_directory_makefile(tmp_path):
     got = matrix.built_objects(tmp_path, cfg, ["arch/mm/a.c", "arch/mm/c.c", "arch/mm/x.c",
                                                "arch/mm/y.c", "arch/mm/z.c"])
     assert got == ["arch/mm/a.c", "arch/mm/c.c", "arch/mm/x.c"]
+
+
+def test_unbuilt_touched_files_are_left_out_of_w1(tmp_path):
+    (tmp_path / "mm").mkdir()
+    (tmp_path / "mm/Makefile").write_text(
+        "mmu-y := memory.o \\\n\tpagewalk.o\n"
+        "memory-hotplug-$(CONFIG_MEMORY_HOTPLUG) += memory_hotplug.o\n"
+        "obj-$(CONFIG_KFENCE) += kfence.o\nobj-y += $(mmu-y) $(memory-hotplug-y)\n")
+    cfg = tmp_path / ".config"
+    cfg.write_text("CONFIG_MMU=y\n# CONFIG_MEMORY_HOTPLUG is not set\nCONFIG_KFENCE=y\n")
+    assert matrix.unbuilt(tmp_path, cfg, "mm/memory_hotplug.c")
+    assert not matrix.unbuilt(tmp_path, cfg, "mm/pagewalk.c")
+    assert not matrix.unbuilt(tmp_path, cfg, "mm/kfence.c")
+    assert not matrix.unbuilt(tmp_path, cfg, "mm/unlisted.c")
+    cfg.write_text("CONFIG_MEMORY_HOTPLUG=y\n")
+    assert not matrix.unbuilt(tmp_path, cfg, "mm/memory_hotplug.c")
