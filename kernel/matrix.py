@@ -26,6 +26,11 @@ A fragment says how it is run in comment lines:
   # matrix-tagged: 1          tag-based KASAN: the module-load and
                               memfd_secret kselftests must have passed
   # matrix-build-only: WHY    no boots (the row's boot cells say WHY)
+  # matrix-xfail: WHY         its boot cells are expected to fail for a
+                              reason outside the series (WHY says which
+                              and how it was shown): a failing cell counts
+                              as xfail, a passing one fails the run (XPASS:
+                              drop the line)
 The w1 row is build-only: the touched files of the series built with W=1 in
 the patched and the unpatched tree; new warnings fail it.
 
@@ -80,7 +85,7 @@ def series_id(kernel_dir=REPO / "kernel"):
 def fragment_meta(path):
     """The "# matrix-KEY: VALUE" lines and the options of one fragment."""
     meta = {"name": Path(path).stem, "title": Path(path).stem, "board": DEFAULT_BOARD,
-            "cmdline": "", "tagged": False, "build_only": "", "options": {}}
+            "cmdline": "", "tagged": False, "build_only": "", "xfail": "", "options": {}}
     for line in Path(path).read_text().splitlines():
         m = re.match(r"#\s*matrix-([a-z-]+):\s*(.*?)\s*$", line)
         if m:
@@ -182,6 +187,19 @@ def cell_result(cell):
 def skip_cell(reason):
     return {"skip": reason, "result": "skip", "booted": None,
             "kselftests": {"pass": 0, "fail": 0, "skip": 0}, "splats": None}
+
+
+def apply_xfail(cells, why):
+    """A row expected to fail (# matrix-xfail: WHY): failing cells become
+    xfail; a cell that passes is an XPASS, which fails."""
+    if not why:
+        return cells
+    for c in cells.values():
+        if c["result"] == "fail":
+            c.update(result="xfail", xfail=why)
+        elif c["result"] == "pass":
+            c.update(result="fail", xpass=why)
+    return cells
 
 
 def cells_from_run(run_dir, tagged=False, modes=MODES):
@@ -308,6 +326,11 @@ def new_warnings(base, patched):
 # --- the table -------------------------------------------------------------------
 
 def fmt_cell(cell):
+    if cell.get("xfail"):
+        return f"XFAIL ({cell['xfail']}): " + fmt_cell({**cell, "xfail": None, "result": "fail"})[6:]
+    if cell.get("xpass"):
+        return f"FAIL: XPASS, expected to fail ({cell['xpass']}): " + fmt_cell(
+            {**cell, "xpass": None, "result": "pass"})
     if cell.get("skip"):
         return f"skip: {cell['skip']}"
     if cell.get("booted") is False:
@@ -340,7 +363,7 @@ def table(rows, modes=MODES):
 
 
 def totals(rows, modes=MODES):
-    t = {"pass": 0, "fail": 0, "skip": 0}
+    t = {"pass": 0, "fail": 0, "skip": 0, "xfail": 0}
     for r in rows:
         if r["build"]["result"] == "fail":
             t["fail"] += 1
@@ -566,7 +589,7 @@ def run_matrix(args):
                     cells, run = {m: {**skip_cell(""), "skip": None, "result": "fail",
                                       "booted": False, "error": f"{type(e).__name__}: {e}"}
                                   for m in MODES}, None
-            rows[meta["name"]]["cells"] = cells
+            rows[meta["name"]]["cells"] = apply_xfail(cells, meta["xfail"])
             rows[meta["name"]]["run"] = str(run) if run else None
 
     t = threading.Thread(target=booter)
@@ -600,7 +623,8 @@ def write_results(rows, wall, results_root, argv):
     (out / "matrix.json").write_text(json.dumps(doc, indent=2) + "\n")
     md = (f"# kernel-matrix {out.name}\n\nwall time {wall / 60:.1f} min, git {git[:12]}\n\n"
           + table(rows) + "\n\ncells: kselftests pass/fail/skip\n\n"
-          + f"{t['pass']} passed, {t['fail']} failed, {t['skip']} skipped\n")
+          + f"{t['pass']} passed, {t['fail']} failed, {t['skip']} skipped, "
+          f"{t['xfail']} expected failures\n")
     (out / "summary.md").write_text(md)
     return out, md, t
 

@@ -161,7 +161,7 @@ def test_table_and_totals():
     assert lines[0] == "| configuration | built | assume | assume-repaint |"
     assert "| 16K pages | yes (400 s) | booted, kselftests 5/0/1, no splat, map=blocks |" in t
     assert "**FAIL**: config: X" in t and "skip: not built" in t
-    assert matrix.totals(rows()) == {"pass": 2, "fail": 1, "skip": 4}
+    assert matrix.totals(rows()) == {"pass": 2, "fail": 1, "skip": 4, "xfail": 0}
 
 
 def test_write_results(tmp_path):
@@ -169,7 +169,7 @@ def test_write_results(tmp_path):
     doc = json.loads((out / "matrix.json").read_text())
     assert doc["kind"] == "kernel-matrix" and doc["modes"] == matrix.MODES
     assert [r["name"] for r in doc["rows"]] == ["16k", "rt", "w1"]
-    assert doc["totals"] == t and md.rstrip().endswith("2 passed, 1 failed, 4 skipped")
+    assert doc["totals"] == t and md.rstrip().endswith("2 passed, 1 failed, 4 skipped, 0 expected failures")
     assert out.name.split("-")[1:3] == ["kernel", "matrix"]
 
 
@@ -198,3 +198,19 @@ def test_unbuilt_touched_files_are_left_out_of_w1(tmp_path):
     assert not matrix.unbuilt(tmp_path, cfg, "mm/unlisted.c")
     cfg.write_text("CONFIG_MEMORY_HOTPLUG=y\n")
     assert not matrix.unbuilt(tmp_path, cfg, "mm/memory_hotplug.c")
+
+
+def test_xfail_rows():
+    cells = {"assume": {"result": "fail", "booted": False, "status": "complete"},
+             "assume-repaint": {"result": "pass", "booted": True, "kselftests":
+                                {"pass": 1, "fail": 0, "skip": 0}, "splats": 0}}
+    out = matrix.apply_xfail(cells, "base fails too")
+    assert out["assume"]["result"] == "xfail"
+    assert matrix.fmt_cell(out["assume"]).startswith("XFAIL (base fails too): not booted")
+    assert out["assume-repaint"]["result"] == "fail"
+    assert "XPASS" in matrix.fmt_cell(out["assume-repaint"])
+    rows = [{"build": {"result": "ok"}, "cells": out}]
+    assert matrix.totals(rows, ["assume", "assume-repaint"]) == {
+        "pass": 0, "fail": 1, "skip": 0, "xfail": 1}
+    same = {"m": {"result": "pass"}}
+    assert matrix.apply_xfail(same, "") == {"m": {"result": "pass"}}
