@@ -7,10 +7,12 @@
  *
  * split_counted: with a block-mapped linear map, make one page in the
  * middle of each of several fresh chunks (test module) read-only where
- * ptdump shows that page still mapped by a block; the PageTables delta
- * must be exactly the split_tables_* delta, and the splits must have
- * allocated at least one table. The chunks are PMD_SIZE, or the
- * allocator's largest order where that is smaller (16K and 64K pages).
+ * ptdump shows that page still mapped by a block, one at a time; across
+ * the splits that allocated tables, PageTables must grow by exactly the
+ * split_tables_* delta in at least half of the windows (other tasks' page
+ * tables are freed after an RCU grace period and may land in one), and at
+ * least one split must have allocated a table. The chunks are PMD_SIZE,
+ * at most 32 MiB and the allocator's largest order.
  * repaint_counted: after a repaint, PageTables holds at least the tables
  * the repaint and the splits since boot report.
  *
@@ -67,11 +69,11 @@ static unsigned long tables(const struct lm_counts *c)
 
 TEST(split_counted)
 {
-	unsigned long addr[NBLOCKS], before, after, pt0, pt1, want;
+	unsigned long addr[NBLOCKS], before, after, pt0, pt1, want, fails0;
 	struct lm_info i0, i1;
 	struct pt_map m;
 	long page = sysconf(_SC_PAGESIZE);
-	int order = pmd_block_order(page), fd, n = 0, got = 0, k;
+	int order = pmd_block_order(page), fd, n = 0, got = 0, k, measured = 0, exact = 0;
 	bool dump;
 	char err[512], *p;
 
@@ -116,34 +118,47 @@ TEST(split_counted)
 		SKIP(goto out, "none of the %d chunks of order %d is still block mapped",
 		     got, order);
 
-	/* Touch everything the readings use once, then read. */
+	/* Touch everything the readings use once. */
 	ASSERT_EQ(0, page_tables(&pt0, err, sizeof(err))) TH_LOG("%s", err);
 	ASSERT_EQ(0, lm_info_read(&i1, err, sizeof(err))) TH_LOG("%s", err);
 	ASSERT_EQ(0, lm_info_read(&i0, err, sizeof(err))) TH_LOG("%s", err);
-	ASSERT_EQ(0, page_tables(&pt0, err, sizeof(err))) TH_LOG("%s", err);
+	fails0 = i0.split_failures;
 
+	/*
+	 * One split at a time, each measured on its own: page tables that
+	 * other tasks free (user page tables go after an RCU grace period,
+	 * so a program that ended before this one can still free some now)
+	 * may land in any window, but not in every one. A split whose tables
+	 * PageTables does not count differs in every window.
+	 */
 	for (k = 0; k < n; k++) {
 		unsigned long mid = addr[k] + ((1UL << order) / 2) * page;
 
+		ASSERT_EQ(0, lm_info_read(&i0, err, sizeof(err))) TH_LOG("%s", err);
+		ASSERT_EQ(0, page_tables(&pt0, err, sizeof(err))) TH_LOG("%s", err);
 		ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "change ro 0x%lx 1", mid))
 			TH_LOG("change ro 0x%lx", mid);
+		ASSERT_EQ(0, page_tables(&pt1, err, sizeof(err))) TH_LOG("%s", err);
+		ASSERT_EQ(0, lm_info_read(&i1, err, sizeof(err))) TH_LOG("%s", err);
+
+		before = tables(&i0.split);
+		after = tables(&i1.split);
+		if (after == before)
+			continue;
+		want = (after - before) * page;
+		measured++;
+		exact += want == pt1 - pt0;
+		TH_LOG("chunk 0x%lx: %lu split table(s) (pmd %lu, pte %lu), PageTables %+ld bytes",
+		       addr[k], after - before, i1.split.tables_pmd - i0.split.tables_pmd,
+		       i1.split.tables_pte - i0.split.tables_pte, (long)(pt1 - pt0));
 	}
-
-	ASSERT_EQ(0, page_tables(&pt1, err, sizeof(err))) TH_LOG("%s", err);
-	ASSERT_EQ(0, lm_info_read(&i1, err, sizeof(err))) TH_LOG("%s", err);
-
-	before = tables(&i0.split);
-	after = tables(&i1.split);
-	want = (after - before) * page;
-	TH_LOG("%d of %d chunks of order %d block mapped: split tables %lu -> %lu (pmd %lu, pte %lu), PageTables %lu -> %lu kB",
-	       n, got, order, before, after, i1.split.tables_pmd - i0.split.tables_pmd,
-	       i1.split.tables_pte - i0.split.tables_pte, pt0 >> 10, pt1 >> 10);
-	ASSERT_LT(before, after)
-		TH_LOG("no split allocated a table: nothing was measured");
-	EXPECT_EQ(want, pt1 - pt0)
-		TH_LOG("PageTables grew by %ld bytes, the splits allocated %lu",
-		       (long)(pt1 - pt0), want);
-	EXPECT_EQ(i0.split_failures, i1.split_failures);
+	TH_LOG("%d of %d chunks of order %d block mapped; %d split(s) allocated tables, %d measured exactly",
+	       n, got, order, measured, exact);
+	ASSERT_LT(0, measured) TH_LOG("no split allocated a table: nothing was measured");
+	EXPECT_LE(measured, 2 * exact)
+		TH_LOG("in %d of %d windows PageTables did not grow by exactly the tables the split allocated",
+		       measured - exact, measured);
+	EXPECT_EQ(fails0, i1.split_failures);
 out:
 	close(fd);
 }
