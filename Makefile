@@ -333,6 +333,7 @@ comma := ,
 
 .PHONY: kernel-matrix
 kernel-matrix: $(DEPS_STAMP) $(SMOKE) $(LABPOWER_GUEST)
+	DEPS_MATRIX=1 scripts/deps.sh $(BUILD)
 	KMAKE_ARGS='$(KMAKE_ARGS)' $(SUDO) $(PY) kernel/matrix.py --build $(BUILD) \
 		--results $(RESULTS) --ksrc $(KSRC) --jobs $(JOBS) --only '$(MATRIX)' \
 		$(if $(MATRIX_FORCE_BOOT),--force-boot) $(if $(MATRIX_NO_BUILD),--no-build)

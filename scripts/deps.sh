@@ -23,6 +23,9 @@ python3-pytest python3-voluptuous lavacli gpiod python3-libgpiod libgpiod-dev"
 # `make report` only (DEPS_REPORT=1): plots and the headless screenshot test;
 # make check's path never installs them.
 [ "${DEPS_REPORT:-}" != 1 ] || PKGS="$PKGS python3-matplotlib chromium"
+# `make kernel-matrix` only (DEPS_MATRIX=1): the UEFI firmware of the hotplug
+# row's guest and the LLVM row's compiler and linker.
+[ "${DEPS_MATRIX:-}" != 1 ] || PKGS="$PKGS qemu-efi-aarch64 clang lld llvm"
 
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
