@@ -33,7 +33,6 @@
 #define MEMORY_SYSFS	"/sys/devices/system/memory"
 
 static char result[65536];
-static char iomem[65536];
 
 struct dimm {
 	unsigned long start, end;	/* physical, end exclusive */
@@ -56,8 +55,9 @@ static int hotmem(int fd, unsigned long phys, int *early, int *online,
 /* 0 and the DIMM, 1 if there is none, -errno on failure. */
 static int find_dimm(int fd, struct dimm *d, char *err, size_t len)
 {
-	char buf[64], *line, *save;
-	int n, early, online;
+	struct iomem_res ram[64];
+	char buf[64];
+	int n, i, early, online;
 
 	n = read_file(MEMORY_SYSFS "/block_size_bytes", buf, sizeof(buf));
 	if (n <= 0) {
@@ -65,24 +65,16 @@ static int find_dimm(int fd, struct dimm *d, char *err, size_t len)
 		return 1;
 	}
 	d->block = strtoul(buf, NULL, 16);
-	n = read_file("/proc/iomem", iomem, sizeof(iomem));
-	if (n <= 0) {
+	n = iomem_find("System RAM", false, ram, 64);
+	if (n < 0) {
 		snprintf(err, len, "cannot read /proc/iomem");
 		return -EIO;
 	}
-	for (line = strtok_r(iomem, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		unsigned long s, e;
-
-		/* Top-level ranges only. */
-		if (line[0] == ' ' || !strstr(line, " : System RAM"))
+	for (i = 0; i < n && i < 64; i++) {
+		if (hotmem(fd, ram[i].start, &early, &online, &d->virt) || early)
 			continue;
-		if (sscanf(line, "%lx-%lx", &s, &e) != 2)
-			continue;
-		if (hotmem(fd, s, &early, &online, &d->virt) || early)
-			continue;
-		d->start = s;
-		d->end = e + 1;
+		d->start = ram[i].start;
+		d->end = ram[i].end;
 		return 0;
 	}
 	snprintf(err, len, "no hot-added memory in /proc/iomem (boot a UEFI/ACPI guest with a cold-plugged pc-dimm)");

@@ -148,34 +148,26 @@ static int user_phys(void *p, unsigned long *phys)
 	return 0;
 }
 
-/*
- * Start and end of the /proc/iomem entries named @name: top-level ones
- * ("System RAM"), or children ("Kernel code") with @child.
- */
-static int iomem_range(const char *name, bool child, unsigned long *start,
-		       unsigned long *end)
+/* From the first to the end of the last /proc/iomem entry named @name. */
+static int iomem_span(const char *name, bool nested, unsigned long *start,
+		      unsigned long *end)
 {
-	static char buf[1 << 16];
-	char *line, *save, *n;
-	bool any = false;
+	struct iomem_res r[64];
+	int nr = iomem_find(name, nested, r, 64), i;
 
-	if (read_file("/proc/iomem", buf, sizeof(buf)) <= 0)
-		return -EIO;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long a, b;
-
-		n = strstr(line, " : ");
-		if (!n || strcmp(n + 3, name) || (line[0] == ' ') != child)
-			continue;
-		if (sscanf(line, "%lx-%lx", &a, &b) != 2)
-			continue;
-		if (!any || a < *start)
-			*start = a;
-		if (!any || b + 1 > *end)
-			*end = b + 1;
-		any = true;
+	if (nr < 0)
+		return nr;
+	if (!nr)
+		return -ENOENT;
+	*start = r[0].start;
+	*end = r[0].end;
+	for (i = 1; i < nr && i < 64; i++) {
+		if (r[i].start < *start)
+			*start = r[i].start;
+		if (r[i].end > *end)
+			*end = r[i].end;
 	}
-	return any ? 0 : -ENOENT;
+	return 0;
 }
 
 /* First and last mapped byte of the linear map in @m. */
@@ -205,7 +197,7 @@ struct phys_map {
 
 static int phys_map_init(struct phys_map *pm, const struct pt_map *m, char *why, size_t len)
 {
-	if (iomem_range("System RAM", false, &pm->ram0, &pm->ram1)) {
+	if (iomem_span("System RAM", false, &pm->ram0, &pm->ram1)) {
 		snprintf(why, len, "no System RAM in /proc/iomem");
 		return -1;
 	}
@@ -249,7 +241,7 @@ TEST(blocks_match_cpus)
 		pt_map_free(&m);
 		SKIP(return, "%s", err);
 	}
-	ASSERT_EQ(0, iomem_range("Kernel code", true, &k0, &k1))
+	ASSERT_EQ(0, iomem_span("Kernel code", true, &k0, &k1))
 		TH_LOG("no Kernel code in /proc/iomem");
 	pt_map_shape(&m, &g, lm_addr(&pm, k0), lm_addr(&pm, k1), &s);
 	pt_map_free(&m);

@@ -958,6 +958,31 @@ static int max_page_order(void)
 	return n ? n - 1 : 10;
 }
 
+int iomem_find(const char *name, bool nested, struct iomem_res *r, int max)
+{
+	static char buf[1 << 16];
+	char *line, *save, *n;
+	int nr = 0;
+
+	if (read_file("/proc/iomem", buf, sizeof(buf)) <= 0)
+		return -EIO;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long a, b;
+
+		n = strstr(line, " : ");
+		if (!n || strcmp(n + 3, name) || (line[0] == ' ') != nested)
+			continue;
+		if (sscanf(line, "%lx-%lx", &a, &b) != 2)
+			continue;
+		if (nr < max) {
+			r[nr].start = a;
+			r[nr].end = b + 1;
+		}
+		nr++;
+	}
+	return nr;
+}
+
 /*
  * Bytes of System RAM (/proc/iomem) outside every "Early memory node
  * ranges" line of the boot log: memory hot-added since boot (ACPI
@@ -965,10 +990,10 @@ static int max_page_order(void)
  */
 unsigned long ram_added_since_boot(void)
 {
-	static char buf[1 << 16];
 	unsigned long early[64][2], added = 0;
-	int nearly = 0, i;
-	char *line, *save, *p;
+	struct iomem_res ram[64];
+	int nearly = 0, nram, i, j;
+	char *p;
 	struct kmsg k;
 	size_t r;
 
@@ -985,17 +1010,15 @@ unsigned long ram_added_since_boot(void)
 		early[nearly++][1] = b + 1;
 	}
 	kmsg_free(&k);
-	if (!nearly || read_file("/proc/iomem", buf, sizeof(buf)) <= 0)
+	nram = iomem_find("System RAM", false, ram, 64);
+	if (!nearly || nram <= 0)
 		return 0;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long a, b, x;
+	for (j = 0; j < nram && j < 64; j++) {
+		unsigned long x, end = ram[j].end;
 
-		if (line[0] == ' ' || !strstr(line, " : System RAM") ||
-		    sscanf(line, "%lx-%lx", &a, &b) != 2)
-			continue;
 		/* Page by page would be slow: walk by the early ranges' edges. */
-		for (x = a; x <= b; ) {
-			unsigned long next = b + 1;
+		for (x = ram[j].start; x < end; ) {
+			unsigned long next = end;
 			bool in = false;
 
 			for (i = 0; i < nearly; i++) {
@@ -1007,8 +1030,8 @@ unsigned long ram_added_since_boot(void)
 				if (early[i][0] > x && early[i][0] < next)
 					next = early[i][0];
 			}
-			if (next > b + 1)
-				next = b + 1;
+			if (next > end)
+				next = end;
 			if (!in)
 				added += next - x;
 			x = next;

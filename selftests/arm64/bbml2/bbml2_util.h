@@ -155,6 +155,17 @@ unsigned long align_down(unsigned long x, unsigned long a);
  * 512 MiB block) and the allocator's MAX_PAGE_ORDER. Buddy chunks are
  * naturally aligned: one never straddles two blocks.
  */
+/* A /proc/iomem entry, [start, end). */
+struct iomem_res {
+	unsigned long start, end;
+};
+
+/*
+ * The /proc/iomem entries named exactly @name: top-level ones ("System
+ * RAM"), or nested ones ("Kernel code") with @nested. Up to @max into @r;
+ * returns how many there are, or -errno.
+ */
+int iomem_find(const char *name, bool nested, struct iomem_res *r, int max);
 /*
  * Bytes of System RAM hot-added since boot (outside the boot log's early
  * memory node ranges); 0 if none or if the boot log is gone.
