@@ -480,6 +480,8 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
             add("")
             for flag in an["provenance"]["flags"]:
                 add(f"* ⚠ **Input flag:** {flag}")
+            for w in confs[key]["warnings"]:
+                add(f"* ⚠ **Warning:** {w}")
             add(f"* Boot order: {an['order']}")
             add("")
     if nights:
@@ -659,7 +661,8 @@ def build(inputs, out, name=None):
             "runs": [{k: v for k, v in r.items() if k not in ("results", "meta")} for r in runs],
             "configurations": {" | ".join(map(str, k)): {
                 "comparisons": a["comparisons"], "order": a["order"],
-                "provenance": a["provenance"]} for k, a in analyses.items()},
+                "provenance": a["provenance"], "warnings": confs[k]["warnings"]}
+                for k, a in analyses.items()},
             "nights": nights, "sweep": sweep, "cover_letter": cover, "plots": plots,
             "tlb_reach": {" | ".join(map(str, k)): v for k, v in reach.items()},
             "problems": problems, "regression_pct": REGRESSION_PCT, "alpha": ALPHA}

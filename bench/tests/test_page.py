@@ -334,3 +334,19 @@ def test_hardware_counters_and_platform_class(tmp_path):
     rmd = report.render_md(ds, an, "t", [run])
     assert "* virtual machine [SMCCC: KVM hypervisor services detected]: MIDR 0x410fd0c1 " \
            "of CPU 3 (implementer 65)" in rmd
+
+
+def test_configuration_warnings_are_on_the_page(tmp_path):
+    # two boots of the baseline: too few for an A/A control, and the page says so
+    run = write_run(tmp_path, "20261201T000000Z-bench-aa", "2026-12-01T00:00:00+00:00",
+                    timed_jobs({"off": ("off", "pte", [100, 101])}), results=[])
+    out = tmp_path / "p"
+    page.build([run], str(out))
+    md = (out / "report.md").read_text()
+    section = md.split("## Benchmarks per configuration")[1].split("\n## ")[0]
+    assert "* ⚠ **Warning:** no A/A control: the baseline off has 2 boot(s)" in section
+    htm = (out / "index.html").read_text()
+    assert "<li>⚠ <strong>Warning:</strong> no A/A control: the baseline off has 2 boot(s)" \
+        in htm
+    (conf,) = json.loads((out / "report.json").read_text())["configurations"].values()
+    assert any(w.startswith("no A/A control") for w in conf["warnings"])
