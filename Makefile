@@ -255,7 +255,7 @@ report:
 	BBML2_REPORT_DIR=$(REPORT_OUT) $(PY) -m pytest -q -p no:cacheprovider bench/screenshot
 
 SWEEP_REPEAT ?= 5
-SWEEP_ICOUNT_REPEAT ?= 2
+SWEEP_ICOUNT_REPEAT ?= 4
 SWEEP_OUT ?= $(RESULTS)/reports/ram-sweep-$(shell date -u +%Y%m%d)
 SWEEP_ARGS = --kernel $(call KIMAGE,qemu) --initrd $(BUILD)/rootfs-bench-qemu.cpio.gz \
 	--results $(RESULTS)

@@ -70,6 +70,7 @@ def boot_points(ds):
         mapmem = {k: v for k, v in lm.items() if "map_mem" in k}
         out.append({
             "boot": o["boot"], "run": o["run"], "mode": o["mode"], "mem_mb": mem_mb,
+            "started": (b.get("run_started") or "", b.get("started") or "", o["boot"]),
             "clock": clock_of(dict(o, order_record=b.get("order_record"))),
             "ram_kb": ram_kb, "mem_total_kb": snap.get("mem_total_kb"),
             "mem_free_kb": snap.get("mem_free_kb"), "page_tables_kb": snap.get("page_tables_kb"),
@@ -104,6 +105,13 @@ def _spread(points, key):
     if len(vals) < 2:
         return None
     return 100.0 * (max(vals) - min(vals)) / median(vals)
+
+
+def _page_size(points):
+    """The granule the boots of one group ran with (a table is one page),
+    None if they differ: table sizes of mixed granules are not added up."""
+    sizes = {p.get("page_size") or GRANULE for p in points}
+    return sizes.pop() if len(sizes) == 1 else None
 
 
 def model_check(p):
@@ -158,7 +166,8 @@ def analyse(ds):
                 if any(p["repainted"] for p in mp) else None,
                 "init_ms": fit(mp, "init_s", 1e3),
                 "map_mem_ms": fit(mp, "map_mem_ns", 1e-6),
-                "pte_table_kb": fit(mp, "pte_tables", GRANULE / 1024)}
+                "pte_table_kb": fit(mp, "pte_tables", _page_size(mp) / 1024)
+                if _page_size(mp) else None}
             for mem in mems:
                 g = [p for p in mp if p["mem_mb"] == mem]
                 if not g:
@@ -185,7 +194,9 @@ def analyse(ds):
                     "repaint_over_memset": median(ratios) if ratios else None,
                     "mem_total_kb": _med(g, "mem_total_kb"), "mem_free_kb": _med(g, "mem_free_kb"),
                     "tables_kb": ((_med(g, "pte_tables") or 0) + (_med(g, "pmd_tables") or 0))
-                    * GRANULE / 1024 if _med(g, "pte_tables") is not None else None,
+                    * _page_size(g) / 1024
+                    if _med(g, "pte_tables") is not None and _page_size(g) else None,
+                    "page_size": _page_size(g),
                     "model": checks[0] if checks else None,
                     "model_exact": bool(checks) and all(c["residual"] == 0 for c in checks),
                     "model_residuals": sorted({c["residual"] for c in checks}),
@@ -193,8 +204,54 @@ def analyse(ds):
                     "repaint_spread_pct": _spread(g, "repaint_ns")})
         out["clocks"][clock] = {"label": CLOCKS.get(clock, "hardware time"), "modes": modes,
                                 "mems": mems, "rows": rows, "fits": fits,
-                                "reconcile": reconcile(rows)}
+                                "reconcile": reconcile(rows), "aa": aa_controls(cp)}
     return out
+
+
+AA_QUANTITIES = (("repaint_ns", "repaint", 1e-6), ("map_mem_ns", "map_mem()", 1e-6),
+                 ("init_s", "time to init", 1e3))
+AA_MIN_BOOTS = 4
+
+
+def aa_controls(points):
+    """The A/A control of every timed quantity: the boots of one mode and
+    memory size, in the order they ran, split alternately in two halves
+    and compared as if they were two configurations (boot medians,
+    bootstrap CI). Same kernel, same mode: a difference here is the
+    method's false-positive, and its MDE the smallest effect it can see."""
+    out = []
+    groups = {}
+    for p in points:
+        groups.setdefault((p["mode"], p["mem_mb"]), []).append(p)
+    for (mode, mem), g in sorted(groups.items(), key=lambda kv: (
+            MODE_ORDER.index(kv[0][0]) if kv[0][0] in MODE_ORDER else len(MODE_ORDER),
+            kv[0][1] or 0)):
+        g = sorted(g, key=lambda p: p.get("started") or ("", "", p["boot"]))
+        for key, name, scale in AA_QUANTITIES:
+            vals = [p[key] * scale for p in g if isinstance(p.get(key), (int, float))
+                    and p[key]]
+            if len(vals) < AA_MIN_BOOTS:
+                continue
+            a, b = benchstats.split_aa(vals)
+            c = benchstats.compare_boots(a, b)
+            out.append({"mode": mode, "mem_mb": mem, "quantity": name, "boots": len(vals),
+                        "a_median": c["baseline_median"], "b_median": c["median"],
+                        "delta_pct": c["delta_pct"], "delta_ci95": c["delta_ci95"],
+                        "mde_pct": c["mde_pct"], "difference": c["ci_excludes_zero"]})
+    return out
+
+
+def aa_summary(aa):
+    """One line: how many A/A comparisons, how many show a difference."""
+    if not aa:
+        return (f"no A/A control: no mode and size has {AA_MIN_BOOTS} or more boots of a "
+                "timed quantity")
+    diff = [a for a in aa if a["difference"]]
+    return (f"{len(aa)} A/A comparisons (same mode and size, boots split alternately), "
+            f"{len(diff)} with a 95 % CI that excludes 0"
+            + ("" if not diff else ": " + ", ".join(
+                f"{a['mode']} {a['mem_mb']} MiB {a['quantity']} {a['delta_pct']:+.1f} %"
+                for a in diff)))
 
 
 def reconcile(rows):
@@ -211,9 +268,9 @@ def reconcile(rows):
             t = off["tables_kb"] - blk["tables_kb"]
             row.update({"mem_total_delta_kb": d, "boot_tables_delta_kb": t,
                         "mem_total_residual_kb": d - t})
-        if blk and rep and rep["repaint_tables"] is not None:
+        if blk and rep and rep["repaint_tables"] is not None and rep["page_size"]:
             d = blk["mem_free_kb"] - rep["mem_free_kb"]
-            t = rep["repaint_tables"] * GRANULE / 1024
+            t = rep["repaint_tables"] * rep["page_size"] / 1024
             spread = max((r["mem_free_range_kb"][1] - r["mem_free_range_kb"][0])
                          for r in (blk, rep) if r["mem_free_range_kb"])
             row.update({"mem_free_delta_kb": d, "repaint_tables_kb": t,
@@ -255,7 +312,8 @@ def render_md(sw, plots=None):
         mt = [r["mem_total_residual_kb"] for r in c["reconcile"] if "mem_total_residual_kb" in r]
         add(f"* **{clock}** ({c['label']}): page-table bytes equal the exact model in "
             f"{exact} of {n} boots; MemTotal(assume) − MemTotal(off) minus the boot tables: "
-            + (f"{_f(min(mt))} to {_f(max(mt))} kB over {len(mt)} sizes" if mt else "–") + ".")
+            + (f"{_f(min(mt))} to {_f(max(mt))} kB over {len(mt)} sizes" if mt else "–") + "; "
+            + aa_summary(c.get("aa")) + ".")
         for mode, fs in c["fits"].items():
             f = fs.get("repaint_ms")
             ratios = [r["repaint_over_memset"] for r in rows
@@ -313,6 +371,24 @@ def render_md(sw, plots=None):
                         f"{f['intercept']:.3f} | "
                         f"{'–' if f['r2'] is None else format(f['r2'], '.5f')} | {f['n']} |")
         add("")
+        if c.get("aa"):
+            add("A/A control: the boots of one mode and size split alternately into two halves "
+                "(same kernel, same mode), delta % = (A − B) / A of the boot medians, 95 % CI by "
+                "bootstrap over boots, MDE the smallest delta these boots could show. No "
+                "significance marks: a CI that excludes 0 here is a false positive of the "
+                "method.")
+            add("")
+            add("| mode | RAM | quantity | boots | A median | B median | delta % | 95 % CI | MDE % "
+                "| differs |")
+            add("|---|---|---|---:|---:|---:|---:|---|---:|---|")
+            for a in c["aa"]:
+                lo, hi = a["delta_ci95"]
+                add(f"| {a['mode']} | {a['mem_mb']} MiB | {a['quantity']} | {a['boots']} | "
+                    f"{a['a_median']:.4g} | {a['b_median']:.4g} | {a['delta_pct']:+.2f} | "
+                    + (f"[{lo:+.2f}, {hi:+.2f}]" if lo is not None else "–") + " | "
+                    + (f"{a['mde_pct']:.1f}" if a["mde_pct"] is not None else "–") + " | "
+                    + ("yes" if a["difference"] else "no") + " |")
+            add("")
         rec = [r for r in c["reconcile"] if len(r) > 1]
         if rec:
             add("Memory reconciled with the tables (kB): MemTotal(assume) − MemTotal(off) "
@@ -360,7 +436,8 @@ def plot(sw, out_dir, plt):
                 ax1.plot(x, [r["init_ms"] for r in rs], "s--", alpha=0.6,
                          label=f"{mode} time to init")
             if any(r["model"] for r in rs):
-                ax2.plot(x, [(r["model"] or {}).get("measured_pte_tables", 0) * 4 for r in rs],
+                ax2.plot(x, [(r["model"] or {}).get("measured_pte_tables", 0)
+                             * (r.get("page_size") or GRANULE) / 1024 for r in rs],
                          "o-", label=f"{mode} ptdump PTE tables")
         xs = sorted({r["mem_mb"] / 1024 for r in c["rows"]})
         ax2.plot(xs, [v * 1024 * 1024 / 512 for v in xs], "k:", label="model RAM/512")

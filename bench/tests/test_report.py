@@ -5,6 +5,7 @@ and the rendered report."""
 import json
 import math
 import os
+import subprocess
 import sys
 
 import pytest
@@ -560,3 +561,52 @@ def test_real_console_end_to_end(tmp_path):
     assert rep["emulated"] is True
     assert len(rep["records"]) == 70                 # 7 metrics x 10 samples
     assert rep["shape"]["assume-repaint"]["linear_map"] == ["pte"]
+
+
+def _git_repo(tmp_path):
+    """A scratch checkout with three commits: kernel/ changes between the
+    first two, only docs in the third."""
+    repo = tmp_path / "repo"
+    (repo / "kernel").mkdir(parents=True)
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t")
+
+    def commit(path, text):
+        (repo / path).write_text(text)
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+        subprocess.run(["git", "commit", "-q", "-m", path], cwd=repo, check=True, env=env)
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True, env=env,
+                              capture_output=True, text=True).stdout.strip()
+
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True, env=env)
+    old = commit("kernel/series", "0001-a.patch\n")
+    mid = commit("kernel/series", "0001-a.patch\n0002-b.patch\n")
+    head = commit("README", "docs only\n")
+    return str(repo), old, mid, head
+
+
+def test_older_kernel_and_unknown_revision_are_flagged(tmp_path):
+    repo, old, mid, head = _git_repo(tmp_path)
+    ds = {"boots": [{"boot": "a", "git": {"revision": old, "dirty": False}},
+                    {"boot": "b", "git": {"revision": mid, "dirty": False}},
+                    {"boot": "c", "git": {"revision": head, "dirty": False}},
+                    {"boot": "d", "git": {"revision": "f" * 40, "dirty": False}}]}
+    prov = report.provenance(ds, repo=repo)
+    flags = prov["flags"]
+    assert prov["head"] == head
+    # old's kernel/ differs from HEAD's: flagged; mid differs only in docs.
+    assert [f for f in flags if old[:12] in f] == [
+        f"1 boots ran revision {old[:12]}, whose kernel/ differs from HEAD {head[:12]}: "
+        "an older (or other) kernel series"]
+    assert not [f for f in flags if mid[:12] in f]
+    assert any("f" * 12 in f and "unknown to this checkout" in f for f in flags)
+    assert len(flags) == 2
+
+
+def test_several_kernel_images_are_flagged(tmp_path):
+    repo, _, _, head = _git_repo(tmp_path)
+    ds = {"boots": [{"boot": b, "git": {"revision": head}, "kernel": {"image_sha256": img}}
+                    for b, img in (("a", "1" * 64), ("b", "1" * 64), ("c", "2" * 64))]}
+    flags = report.provenance(ds, repo=repo)["flags"]
+    assert flags == ["2 different kernel Images in this report: 111111111111… (2 boots); "
+                     "222222222222… (1 boots)"]
