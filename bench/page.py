@@ -178,6 +178,32 @@ def _boot_medians(sub):
     return {k: [benchstats.median(v) for v in d.values()] for k, d in per.items()}
 
 
+def platform_line(o):
+    """'virtual machine [why]; pinned to CPU 3 (why), MIDR 0x… (of CPU 3)'
+    for one benchmark object: the class the benchmark derived and the
+    MIDR it read for the CPU it ran on."""
+    p, params = o["platform"], o.get("params") or {}
+    cls = p.get("class") or ("emulated" if p.get("emulated") else "class not recorded")
+    why = f" [{p['class_why']}]" if p.get("class_why") else ""
+    cpu = params.get("cpu")
+    pinned = "pinned CPU not recorded" if cpu is None else f"pinned to CPU {cpu}" + (
+        f" ({params['cpu_why']})" if params.get("cpu_why") else "")
+    mcpu = p.get("midr_cpu")
+    of = ("" if mcpu is None or mcpu == cpu else " (unreadable)" if mcpu < 0 else
+          f" (of CPU {mcpu}" + (", not the pinned CPU)" if cpu is not None else ")"))
+    return f"{cls}{why}; {pinned}, MIDR {p.get('midr') or 'unknown'}{of}"
+
+
+def platform_lines(sub):
+    """The distinct platform lines of a configuration's boots, with how
+    many boots gave each."""
+    boots = {}
+    for o in sub["objects"]:
+        boots.setdefault(platform_line(o), set()).add(o["boot"].split("#")[0])
+    return [f"* Platform: {line}" + (f" ({len(b)} boots)" if len(boots) > 1 else "")
+            for line, b in sorted(boots.items())]
+
+
 # --------------------------------------------------------------------------
 # the cover-letter table
 
@@ -281,7 +307,8 @@ def plot_tlb(reach, out, plt):
     return files
 
 
-def render_tlb(reach, emulated):
+def render_tlb(reach, emulated, platforms=None):
+    """platforms: {config key: platform lines} (platform_lines)."""
     L = ["## TLB reach (linmap-chase)", ""]
     L.append("Dependent loads through the linear map, one cache line per 4K page from the page "
              "allocator, in a random cycle (bench/linmap-chase.c, module "
@@ -308,6 +335,8 @@ def render_tlb(reach, emulated):
             rows.append(row)
         L.append(f"**{label(key)}, kernel {key[1]}**")
         L.append("")
+        if (platforms or {}).get(key):
+            L += platforms[key] + [""]
         L.append(_table(head, rows))
         L.append("")
     return "\n".join(L)
@@ -464,6 +493,7 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
         for key, an in analyses.items():
             add(f"### {label(key)}, kernel {key[1]}")
             add("")
+            L += platform_lines(confs[key]) + [""]
             rows = []
             for c in an["comparisons"]:
                 mark = "**" if c["significant_holm"] else "*" if c["significant"] else ""
@@ -501,7 +531,7 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
         add(ramsweep.render_md(sweep, sweep_plots))
         add("")
     if reach:
-        add(render_tlb(reach, emulated))
+        add(render_tlb(reach, emulated, {k: platform_lines(confs[k]) for k in reach}))
         for k, v in plots.items():
             if k.startswith("TLB reach"):
                 add(f"![{k}]({v})")

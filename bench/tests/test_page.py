@@ -350,3 +350,41 @@ def test_configuration_warnings_are_on_the_page(tmp_path):
         in htm
     (conf,) = json.loads((out / "report.json").read_text())["configurations"].values()
     assert any(w.startswith("no A/A control") for w in conf["warnings"])
+
+
+def hw_chase_run(tmp_path, name="20261201T000000Z-chase-hw", events=None):
+    text = chase_console("off", "off", "pte", {"ws_64k": 5.0, "ws_64m": 30.0}, emulated=False,
+                         events=events, walks={"ws_64k": 0.01, "ws_64m": 0.9})
+    text = text.replace('"emulated":false', '"emulated":false,"class":"virtual machine",'
+                        '"class_why":"SMCCC: KVM hypervisor services detected","midr_cpu":3')
+    text = text.replace('"cpu":3}', '"cpu":3,"cpu_why":"largest cpu_capacity (1024) of the '
+                        'online CPUs"}')
+    return write_run(tmp_path, name, "2026-12-01T00:00:00+00:00",
+                     {"chase-off-r1": ({"mode": "off", "mem_mb": 2048}, text)}, results=[])
+
+
+PLATFORM = ("* Platform: virtual machine [SMCCC: KVM hypervisor services detected]; pinned to "
+            "CPU 3 (largest cpu_capacity (1024) of the online CPUs), MIDR 0x410fd0c1")
+
+
+def test_platform_line_per_configuration(tmp_path):
+    out = tmp_path / "p"
+    page.build([hw_chase_run(tmp_path)], str(out))
+    md = (out / "report.md").read_text()
+    bench = md.split("## Benchmarks per configuration")[1].split("\n## ")[0]
+    tlb = md.split("## TLB reach")[1].split("\n## ")[0]
+    for section in (bench, tlb):
+        assert PLATFORM + "\n" in section
+    assert "<li>Platform: virtual machine [SMCCC: KVM hypervisor services detected]; " \
+        "pinned to CPU 3" in (out / "index.html").read_text()
+
+
+def test_platform_line_says_whose_midr():
+    o = {"platform": {"class": "emulated", "class_why": "MIDR implementer 0 (QEMU TCG -cpu max)",
+                      "midr": "0x000f0510", "midr_cpu": 0}, "params": {"cpu": 3}}
+    assert page.platform_line(o) == ("emulated [MIDR implementer 0 (QEMU TCG -cpu max)]; "
+                                     "pinned to CPU 3, MIDR 0x000f0510 (of CPU 0, not the "
+                                     "pinned CPU)")
+    # an old object: no class, no pinned CPU
+    assert page.platform_line({"platform": {"emulated": True, "midr": "0x000f0510"}}) == \
+        "emulated; pinned CPU not recorded, MIDR 0x000f0510"
