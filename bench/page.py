@@ -267,9 +267,15 @@ def ws_kib(metric):
     return int(m.group(1)) * {"k": 1, "m": 1024, "g": 1 << 20}[m.group(2)] if m else None
 
 
+# Counters per load in the TLB-reach table, and their place in a point.
+TLB_EVENTS = {"dtlb_walk": 2, "l1d_tlb_refill": 4, "l2d_tlb_refill": 5}
+
+
 def tlb_reach(confs):
     """Per configuration and mode: [(KiB, ns/load median of boots,
-    dtlb_walk/load median or None)] from linmap-chase."""
+    dtlb_walk/load, boots, l1d_tlb_refill/load, l2d_tlb_refill/load)]
+    from linmap-chase; a counter is the median over samples, None where
+    unsupported."""
     out = {}
     for key, sub in confs.items():
         per = {}
@@ -278,13 +284,21 @@ def tlb_reach(confs):
             if kib is None:
                 continue
             d = per.setdefault((r["mode"], kib), {})
-            d.setdefault(r["boot"], []).append((r["ns_per_op"], r["per_op"].get("dtlb_walk")))
+            d.setdefault(r["boot"], []).append(r)
         for (mode, kib), boots in sorted(per.items()):
-            ns = benchstats.median([benchstats.median([v[0] for v in b]) for b in boots.values()])
-            walks = [v[1] for b in boots.values() for v in b if v[1] is not None]
+            ns = benchstats.median([benchstats.median([r["ns_per_op"] for r in b])
+                                    for b in boots.values()])
+            ev = {e: _per_load(boots, e) for e in TLB_EVENTS}
             out.setdefault(key, {}).setdefault(mode, []).append(
-                (kib, ns, benchstats.median(walks) if walks else None, len(boots)))
+                (kib, ns, ev["dtlb_walk"], len(boots), ev["l1d_tlb_refill"],
+                 ev["l2d_tlb_refill"]))
     return out
+
+
+def _per_load(boots, ev):
+    vals = [r["per_op"].get(ev) for b in boots.values() for r in b]
+    vals = [v for v in vals if v is not None]
+    return benchstats.median(vals) if vals else None
 
 
 def plot_tlb(reach, out, plt):
@@ -313,7 +327,7 @@ def render_tlb(reach, emulated, platforms=None):
     L.append("Dependent loads through the linear map, one cache line per 4K page from the page "
              "allocator, in a random cycle (bench/linmap-chase.c, module "
              "bench/linmap-chase/). On hardware the knee of ns/load and DTLB_WALK/load is the "
-             "TLB reach; "
+             "TLB reach (L1D_TLB_REFILL and L2D_TLB_REFILL/load: which TLB level misses); "
              + ("**under QEMU TCG there is no TLB event and QEMU's softmmu TLB caches 4K "
                 "translations whatever the guest maps: these numbers show the mechanics, not "
                 "a TLB reach.**" if emulated else "kernel-only counters, pinned to the "
@@ -323,15 +337,14 @@ def render_tlb(reach, emulated, platforms=None):
         sizes = sorted({p[0] for pts in modes.values() for p in pts})
         order = sorted(modes, key=report.mode_sort_key)
         head = ["working set"] + [f"{m} ns/load" for m in order] + \
-            [f"{m} dtlb_walk/load" for m in order]
+            [f"{m} {ev}/load" for ev in TLB_EVENTS for m in order]
         rows = []
+        vals = {m: {p[0]: p for p in modes[m]} for m in order}
         for kib in sizes:
             row = [f"{kib // 1024} MiB" if kib >= 1024 else f"{kib} KiB"]
-            vals = {m: {p[0]: p for p in modes[m]} for m in order}
             row += [_fmt(vals[m][kib][1]) if kib in vals[m] else "–" for m in order]
-            row += [(_fmt(vals[m][kib][2], 3) if vals[m][kib][2] is not None else
-                     "n/a (emulated)" if emulated else "unsupported")
-                    if kib in vals[m] else "–" for m in order]
+            row += [_counter_cell(vals[m].get(kib), i, emulated)
+                    for i in TLB_EVENTS.values() for m in order]
             rows.append(row)
         L.append(f"**{label(key)}, kernel {key[1]}**")
         L.append("")
@@ -340,6 +353,15 @@ def render_tlb(reach, emulated, platforms=None):
         L.append(_table(head, rows))
         L.append("")
     return "\n".join(L)
+
+
+def _counter_cell(point, i, emulated):
+    if point is None:
+        return "–"
+    v = point[i] if i < len(point) else None
+    if v is not None:
+        return _fmt(v, 3)
+    return "n/a (emulated)" if emulated else "unsupported"
 
 
 # --------------------------------------------------------------------------

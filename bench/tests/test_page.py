@@ -280,15 +280,18 @@ def test_md_to_html_subset():
     assert "<li>item <em>em</em></li>" in h and '<img src="p.png" alt="cap">' in h
 
 
-def chase_console(mode, bbml2, lmap, ns_by_ws, emulated=True, events=None, walks=None):
+def chase_console(mode, bbml2, lmap, ns_by_ws, emulated=True, events=None, walks=None,
+                  per_load=None):
+    """per_load: {working set: {event: count per load}} beyond walks."""
     objs = []
     base = bench_obj(bench="linmap-chase", bbml2=bbml2, linear_map=lmap, values=(),
                      emulated=emulated, events=events)
     base["metrics"] = []
     for name, ns in ns_by_ws.items():
+        counts = {ev: v * 1000 for ev, v in (per_load or {}).get(name, {}).items()}
+        counts["dtlb_walk"] = (walks or {}).get(name, 0) * 1000
         m = bench_obj(bench="linmap-chase", metric=name, values=(ns, ns, ns),
-                      emulated=emulated, events=events,
-                      counters={"dtlb_walk": (walks or {}).get(name, 0) * 1000})["metrics"][0]
+                      emulated=emulated, events=events, counters=counts)["metrics"][0]
         base["metrics"].append(m)
     objs.append(base)
     return console(*objs)
@@ -354,7 +357,9 @@ def test_configuration_warnings_are_on_the_page(tmp_path):
 
 def hw_chase_run(tmp_path, name="20261201T000000Z-chase-hw", events=None):
     text = chase_console("off", "off", "pte", {"ws_64k": 5.0, "ws_64m": 30.0}, emulated=False,
-                         events=events, walks={"ws_64k": 0.01, "ws_64m": 0.9})
+                         events=events, walks={"ws_64k": 0.01, "ws_64m": 0.9},
+                         per_load={"ws_64k": {"l1d_tlb_refill": 0.02, "l2d_tlb_refill": 0.005},
+                                   "ws_64m": {"l1d_tlb_refill": 1.0, "l2d_tlb_refill": 0.95}})
     text = text.replace('"emulated":false', '"emulated":false,"class":"virtual machine",'
                         '"class_why":"SMCCC: KVM hypervisor services detected","midr_cpu":3')
     text = text.replace('"cpu":3}', '"cpu":3,"cpu_why":"largest cpu_capacity (1024) of the '
@@ -388,3 +393,23 @@ def test_platform_line_says_whose_midr():
     # an old object: no class, no pinned CPU
     assert page.platform_line({"platform": {"emulated": True, "midr": "0x000f0510"}}) == \
         "emulated; pinned CPU not recorded, MIDR 0x000f0510"
+
+
+def test_tlb_reach_shows_the_refill_counters(tmp_path):
+    # dtlb_walk and l1d_tlb_refill counted, l2d_tlb_refill not on this core
+    avail = {ev: {"code": "0x34", "listed": True,
+                  "available": ev in ("dtlb_walk", "l1d_tlb_refill"),
+                  "reason": None if ev in ("dtlb_walk", "l1d_tlb_refill") else "not listed"}
+             for ev in report.EVENTS}
+    reach = page.tlb_reach(page.configurations(report.collect([hw_chase_run(tmp_path,
+                                                                            events=avail)])))
+    (pts,) = [v["off"] for v in reach.values()]
+    assert [p[4] for p in pts] == [pytest.approx(0.02), pytest.approx(1.0)]
+    assert [p[5] for p in pts] == [None, None]
+    md = page.render_tlb(reach, emulated=False)
+    assert "| working set | off ns/load | off dtlb_walk/load | off l1d_tlb_refill/load | " \
+        "off l2d_tlb_refill/load |" in md
+    assert "| 64 MiB | 30.0 | 0.900 | 1.000 | unsupported |" in md
+    # the existing convention: emulated, a missing counter is n/a, not unsupported
+    assert "| 64 MiB | 30.0 | 0.900 | 1.000 | n/a (emulated) |" in \
+        page.render_tlb(reach, emulated=True)
