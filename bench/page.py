@@ -54,6 +54,16 @@ def _load(path):
         return None, f"{path}: unreadable: {e}"
 
 
+def run_clock(meta):
+    """'icount' for a run under -icount (bench/sweep.py --icount records its
+    QEMU options and clock in metadata.json's bench member), else 'host
+    time'; verdicts of the two are never compared."""
+    bench = meta.get("bench") if isinstance(meta.get("bench"), dict) else {}
+    opts = " ".join(str(o) for o in bench.get("qemu_options") or [])
+    return "icount" if "-icount" in opts or "icount" in str(bench.get("clock") or "") \
+        else "host time"
+
+
 def load_run(path):
     """Facts of one run directory, with its problems (never raises)."""
     run = {"dir": path, "id": os.path.basename(os.path.normpath(path)), "problems": []}
@@ -69,6 +79,7 @@ def load_run(path):
     run["started"] = started
     run["night"] = started[:10] if started else "unknown"
     run["plan"] = meta.get("plan") or "unknown"
+    run["clock"] = run_clock(meta)
     run["status"] = meta.get("status") or "unknown"
     results, err = verdicts.load_results(path)
     if err:
@@ -452,6 +463,12 @@ def _table(head, rows):
     return "\n".join(out)
 
 
+def verdict_series(run):
+    """The runs whose verdicts are compared in turn: the same plan and
+    clock (a sweep's -icount run is not the next night of its TCG run)."""
+    return run["plan"] if run["clock"] == "host time" else f"{run['plan']}, {run['clock']}"
+
+
 def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, name, emulated,
            reach=None):
     L = []
@@ -481,7 +498,7 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
     add("")
     by_plan = {}
     for r in runs:
-        by_plan.setdefault(r["plan"], []).append(r)
+        by_plan.setdefault(verdict_series(r), []).append(r)
     any_diff = False
     for plan, rs in by_plan.items():
         for i, j, d in verdicts.series([r["results"] for r in rs]):
@@ -500,8 +517,8 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
                     add(f"* … {len(d[what]) - 20} more {what.replace('_', ' ')}")
             add("")
     if not any_diff:
-        add("One run per plan: nothing to compare against (give the previous night's run "
-            "too).")
+        add("One run per plan and clock: nothing to compare against (give the previous "
+            "night's run too).")
         add("")
     if analyses:
         add("## Benchmarks per configuration (modes against the baseline, boots as the unit)")

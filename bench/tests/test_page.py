@@ -413,3 +413,39 @@ def test_tlb_reach_shows_the_refill_counters(tmp_path):
     # the existing convention: emulated, a missing counter is n/a, not unsupported
     assert "| 64 MiB | 30.0 | 0.900 | 1.000 | n/a (emulated) |" in \
         page.render_tlb(reach, emulated=True)
+
+
+def sweep_verdict_run(tmp_path, name, started, results, icount):
+    run = write_run(tmp_path, name, started, {}, results=results, plan="bench-sweep")
+    meta = json.loads(open(os.path.join(run, "metadata.json")).read())
+    meta["bench"] = {"seed": 1, "qemu_options": ["-icount shift=0"] if icount else [],
+                     "clock": "instructions (-icount shift=0)" if icount
+                     else "host time (TCG)"}
+    open(os.path.join(run, "metadata.json"), "w").write(json.dumps(meta))
+    return run
+
+
+def test_verdicts_compare_only_runs_of_the_same_clock(tmp_path):
+    # one night's sweep under TCG and under -icount: different jobs, never compared
+    tcg = sweep_verdict_run(tmp_path, "20261201T000000Z-bench-sweep", "2026-12-01T00:00:00+00:00",
+                            [res("sweep-off-r1", "bench.boot", "pass")], icount=False)
+    ic = sweep_verdict_run(tmp_path, "20261201T020000Z-bench-sweep-icount",
+                           "2026-12-01T02:00:00+00:00",
+                           [res("sweep-off-r1-icount", "bench.boot", "pass")], icount=True)
+    out = tmp_path / "p"
+    page.build([tcg, ic], str(out))
+    md = (out / "report.md").read_text()
+    assert "missing" not in md.split("## Test verdicts across runs")[1].split("\n## ")[0]
+    assert "One run per plan and clock: nothing to compare against" in md
+    # the next night's -icount run is compared with the previous -icount run only
+    ic2 = sweep_verdict_run(tmp_path, "20261202T020000Z-bench-sweep-icount",
+                            "2026-12-02T02:00:00+00:00",
+                            [res("sweep-off-r1-icount", "bench.boot", "fail")], icount=True)
+    page.build([tcg, ic, ic2], str(out))
+    md = (out / "report.md").read_text()
+    assert ("**bench-sweep, icount: 20261201T020000Z-bench-sweep-icount → "
+            "20261202T020000Z-bench-sweep-icount**: 1 new failures, 0 fixed, 0 flaky, "
+            "0 missing") in md
+    assert "20261201T000000Z-bench-sweep →" not in md
+    assert page.run_clock({}) == "host time"
+    assert page.run_clock({"bench": {"clock": "instructions (-icount shift=0)"}}) == "icount"
