@@ -258,13 +258,21 @@ def cover_letter(confs):
             if fb is not None and fa is not None:
                 rows.append([where, f"{q} ({before} → {after})", fb, fa, unit])
         med = _boot_medians(sub)
-        for (bench, metric, mode), vals in sorted(med.items()):
+        for (bench, metric, mode), vals in sorted(med.items(), key=_metric_order):
             if mode != before or (bench, metric, after) not in med \
                     or (bench, metric) in report.CONTROL_METRICS:
                 continue
             rows.append([where, f"{bench} {metric} ns/op", benchstats.median(vals),
                          benchstats.median(med[(bench, metric, after)]), "ns"])
     return rows
+
+
+def _metric_order(item):
+    """Sort key of a ((bench, metric, mode), values) item: working sets
+    (ws_128k, ws_16m, ...) by size, other metrics by name."""
+    (bench, metric, mode), _ = item
+    kib = ws_kib(metric)
+    return (bench, ("ws_", kib) if kib is not None else (metric, 0), mode)
 
 
 # --------------------------------------------------------------------------

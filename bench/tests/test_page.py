@@ -449,3 +449,23 @@ def test_verdicts_compare_only_runs_of_the_same_clock(tmp_path):
     assert "20261201T000000Z-bench-sweep →" not in md
     assert page.run_clock({}) == "host time"
     assert page.run_clock({"bench": {"clock": "instructions (-icount shift=0)"}}) == "icount"
+
+
+def test_cover_letter_sorts_working_sets_by_size(tmp_path):
+    sizes = {"ws_16m": 9.0, "ws_128k": 5.0, "ws_2m": 6.0, "ws_1g": 20.0}
+    jobs = {}
+    for r in (1, 2):
+        jobs[f"chase-off-r{r}"] = ({"mode": "off", "mem_mb": 2048},
+                                   chase_console("off", "off", "pte", sizes))
+        jobs[f"chase-assume-r{r}"] = ({"mode": "assume", "mem_mb": 2048},
+                                      chase_console("assume", "assume", "blocks", sizes))
+    run = write_run(tmp_path, "20261201T000000Z-chase-z", "2026-12-01T00:00:00+00:00", jobs,
+                    results=[])
+    rows = page.cover_letter(page.configurations(report.collect([run])))
+    assert [r[1] for r in rows if r[1].startswith("linmap-chase")] == [
+        f"linmap-chase {m} ns/op" for m in ("ws_128k", "ws_2m", "ws_16m", "ws_1g")]
+    key = page._metric_order
+    assert sorted([(("b", "ws_1m", "off"), 0), (("b", "scatter", "off"), 0),
+                   (("b", "ws_64k", "off"), 0), (("a", "x", "off"), 0)], key=key) == [
+        (("a", "x", "off"), 0), (("b", "scatter", "off"), 0), (("b", "ws_64k", "off"), 0),
+        (("b", "ws_1m", "off"), 0)]
