@@ -3,8 +3,11 @@
 build (make kernel-<config> rootfs-<config>) -> publish (run.py publish) ->
 HEAD-check every artifact URL -> submit the plan -> wait, fetch, parse ->
 compare with the previous night (compare.json, compare.md in the run dir)
--> results/latest-nightly -> prune. Exit code: the run's (0 only if all
-passed), or 1 if anything is newly failing.
+-> the report page (bench/page.py over the last PAGE_NIGHTS nights of the
+same plan and server, and this one, into <run>/report/; its night-to-night
+regressions go into compare.json/.md and a `report:` line) ->
+results/latest-nightly -> prune. Exit code: the run's (0 only if all
+passed), or 1 if anything is newly failing; the page never changes it.
 
 One nightly at a time: an flock on <results>/.nightly.lock. Retention: the
 last `keep` nightly runs keep their job directories; older ones keep their
@@ -26,6 +29,10 @@ from .fsutil import atomic_write, atomic_write_json
 LOCK = ".nightly.lock"
 LATEST = "latest-nightly"
 TAG = "nightly"
+REPORT_PAGE = Path(__file__).resolve().parents[2] / "bench/page.py"
+PAGE_SCHEMA = "bbml2-page/"
+# Earlier nights on the report page, so its trend plots have a series.
+PAGE_NIGHTS = 7
 
 
 def read_env(path):
@@ -109,12 +116,27 @@ def nightly_runs(root):
     return sorted(runs, key=lambda p: (p.name[:16], (p / "metadata.json").stat().st_mtime_ns))
 
 
-def finish_night(run_dir, root, keep, history=5):
-    """Compare with the previous night, point latest-nightly here, prune.
-    Returns the comparison dict."""
+def run_meta(run_dir):
+    """A run's metadata.json as a dict; {} if missing or unreadable."""
+    try:
+        meta = json.loads((Path(run_dir) / "metadata.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _say(text):
+    print(text, flush=True)
+
+
+def finish_night(run_dir, root, keep, history=5, page_nights=PAGE_NIGHTS, say=_say):
+    """Compare with the previous night, build the report page over the
+    recent nights, point latest-nightly here, prune. Returns the
+    comparison dict (its "report" entry: what the page found)."""
     run_dir, root = Path(run_dir), Path(root)
     link = root / LATEST
-    runs = [r for r in nightly_runs(root) if r.name != run_dir.name]
+    every = nightly_runs(root)
+    runs = [r for r in every if r.name != run_dir.name]
     previous = None
     if link.is_symlink() and (root / os.readlink(link)).resolve() != run_dir.resolve():
         previous = root / os.readlink(link)          # the night before, as last recorded
@@ -122,16 +144,16 @@ def finish_night(run_dir, root, keep, history=5):
         previous = next((r for r in reversed(runs) if compare.load(r) is not None), None)
     runs = [r for r in runs if previous is None or r.name != previous.name]
     older = [compare.load(r) for r in runs][-history:]
-    meta = json.loads((run_dir / "metadata.json").read_text())
+    meta = run_meta(run_dir)
     retried = {j["name"] for j in meta.get("jobs", []) if (j.get("attempts") or 1) > 1}
     cmp = compare.compare(compare.load(run_dir) or [],
                           compare.load(previous) if previous else None,
                           [h for h in older if h is not None], retried)
     cmp["current"], cmp["previous"] = run_dir.name, previous.name if previous else None
-    atomic_write_json(run_dir / "compare.json", cmp)
-    atomic_write(run_dir / "compare.md", compare.markdown(cmp, run_dir.name, cmp["previous"]))
-    cmp["report"] = report_page(run_dir, previous)
-    atomic_write_json(run_dir / "compare.json", cmp)
+    write_comparison(run_dir, cmp)           # recorded before the page can fail
+    cmp["report"] = report_page(run_dir, page_inputs(run_dir, every, page_nights))
+    write_comparison(run_dir, cmp)
+    say(report_line(cmp["report"], run_dir))
     tmp = root / f".{LATEST}.tmp"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
@@ -141,27 +163,165 @@ def finish_night(run_dir, root, keep, history=5):
     return cmp
 
 
-REPORT_PAGE = Path(__file__).resolve().parents[2] / "bench/page.py"
+def write_comparison(run_dir, cmp):
+    """compare.json and compare.md (with the report's findings once known)."""
+    atomic_write_json(run_dir / "compare.json", cmp)
+    md = compare.markdown(cmp, run_dir.name, cmp["previous"])
+    if "report" in cmp:
+        md += "\n" + report_markdown(cmp["report"])
+    atomic_write(run_dir / "compare.md", md)
 
 
-def report_page(run_dir, previous, timeout_s=600):
-    """The one report (`make report`, bench/page.py) of this night against
-    the previous one, into <run>/report/. Best effort: the night's verdict
-    does not depend on it, and a failure is recorded, not raised."""
-    runs = [str(previous)] if previous else []
-    out = Path(run_dir) / "report"
-    if out.exists():
-        shutil.rmtree(out)
+def _lineage(meta):
+    """What makes two nights one series: the plan and the LAVA server."""
+    return meta.get("plan"), (meta.get("lab") or {}).get("server")
+
+
+def page_inputs(run_dir, runs, n=PAGE_NIGHTS):
+    """Up to n nightly runs before run_dir (runs: oldest first), oldest
+    first, of the same plan and server, with results.json and their job
+    directories. Pruned nights are left out: their benchmark data went with
+    the job directories, and the page would count those jobs as never run."""
+    names = [r.name for r in runs]
+    before = runs[:names.index(run_dir.name)] if run_dir.name in names else runs
+    want = _lineage(run_meta(run_dir))
+    fit = [r for r in before if (r / "jobs").is_dir() and compare.load(r) is not None
+           and _lineage(run_meta(r)) == want]
+    return fit[-n:] if n > 0 else []
+
+
+class PageError(Exception):
+    """bench/page.py wrote no usable page."""
+
+
+def report_page(run_dir, earlier, timeout_s=600):
+    """The one report (`make report`, bench/page.py) of the earlier nights
+    and this one, into <run>/report/. Best effort: the night's verdict does
+    not depend on it, a failure is recorded (one error), never raised, and
+    an earlier page of this run is only replaced by a complete one.
+
+    page.py's exit status 1 means input problems (the page is written and
+    lists them), not regressions: those come from its report.json."""
+    run_dir = Path(run_dir)
+    out, tmp = run_dir / "report", run_dir / ".report.tmp"
+    inputs = [str(r) for r in earlier] + [str(run_dir)]
+    rec = {"nights": [Path(r).name for r in inputs]}
     try:
-        p = subprocess.run([sys.executable, str(REPORT_PAGE), "-o", str(out), *runs,
-                            str(run_dir)], capture_output=True, text=True, timeout=timeout_s)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return {"dir": None, "error": f"bench/page.py: {e}"}
+        _remove(tmp)
+        rc, data, line = run_page(tmp, inputs, run_dir.name, timeout_s)
+        _remove(out)
+        os.replace(tmp, out)
+    except (PageError, OSError, subprocess.SubprocessError) as e:
+        _remove(tmp, quiet=True)
+        return {**rec, "dir": None, "error": str(e) if isinstance(e, PageError)
+                else f"bench/page.py: {e}"}
+    found = page_findings(data, run_dir.name)
+    return {**rec, "dir": out.name, "page": f"{out.name}/index.html", "rc": rc,
+            "report_problems": rc == 1, "problems": found["problems"],
+            "regressions": found["regressions"], "compared": found["compared"],
+            "earlier_regressions": found["earlier_regressions"],
+            "line": line.replace(str(tmp), str(out))}
+
+
+def _remove(path, quiet=False):
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    except OSError:
+        if not quiet:
+            raise
+
+
+def run_page(out, inputs, name, timeout_s):
+    """bench/page.py -o out inputs: (rc, its report.json, its summary
+    line). PageError when it wrote nothing usable."""
+    p = subprocess.run([sys.executable, str(REPORT_PAGE), "-o", str(out), "--name", name,
+                        *inputs], capture_output=True, text=True, timeout=timeout_s,
+                       stdin=subprocess.DEVNULL)
+    last = (p.stderr.strip().splitlines() or ["no output on stderr"])[-1]
     if p.returncode not in (0, 1):
-        last = (p.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"dir": None, "error": f"bench/page.py rc={p.returncode}: {last}"}
-    return {"dir": str(out.relative_to(run_dir)), "regressions": p.returncode == 1,
-            "line": p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""}
+        raise PageError(f"bench/page.py rc={p.returncode}: {last}")
+    try:
+        data = json.loads((out / "report.json").read_text())
+    except (OSError, ValueError) as e:
+        raise PageError(f"bench/page.py rc={p.returncode} left no readable report.json "
+                        f"({e.__class__.__name__}): {last}") from None
+    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith(PAGE_SCHEMA):
+        raise PageError(f"bench/page.py rc={p.returncode}: report.json is not a "
+                        f"{PAGE_SCHEMA}* page")
+    return p.returncode, data, (p.stdout.strip().splitlines() or [""])[-1]
+
+
+def page_findings(data, run_id):
+    """From page.py's report.json: the night-to-night comparisons ending at
+    this run's night ("nights", each with "regression"), the regressions
+    among them by name, the regressions between earlier nights (flagged on
+    their own night) and the input problems."""
+    night = next((r.get("night") for r in _dicts(data.get("runs"))
+                  if r.get("id") == run_id), None)
+    pairs = _dicts(data.get("nights"))
+    tonight = [c for c in pairs if str(c.get("after", "")).split(" ")[0] == night]
+    return {"compared": len(tonight),
+            "regressions": [regression_name(c) for c in tonight if c.get("regression")],
+            "earlier_regressions": sum(1 for c in pairs if c.get("regression"))
+            - sum(1 for c in tonight if c.get("regression")),
+            "problems": [str(p) for p in data.get("problems") or [] if p]}
+
+
+def _dicts(items):
+    return [x for x in items if isinstance(x, dict)] if isinstance(items, list) else []
+
+
+def regression_name(c):
+    """'pcache-rand-pread scatter [off] on rpi4-01 (4096 MiB, hw): -7.2 %
+    (2026-12-01 ab12 -> 2026-12-02 cd34)'."""
+    delta = c.get("delta_pct")
+    change = f"{delta:+.1f} %" if isinstance(delta, (int, float)) else "?"
+    return (f"{c.get('bench')} {c.get('metric')} [{c.get('mode')}] on {c.get('board')} "
+            f"({c.get('mem_mb')} MiB, {c.get('clock')}): {change} "
+            f"({c.get('before')} -> {c.get('after')})")
+
+
+def report_verdict(rep):
+    """One sentence: what the page found against the previous night."""
+    if rep.get("error"):
+        return f"no page ({rep['error']}); the night's results and comparison are kept"
+    regs = rep.get("regressions") or []
+    if regs:
+        return f"{len(regs)} benchmark regression(s) against the previous night: " + \
+            "; ".join(regs)
+    if not rep.get("compared"):
+        return "no benchmark comparison against a previous night (no benchmark of the " \
+            "same board, RAM and clock on both nights)"
+    return f"no benchmark regression against the previous night ({rep['compared']} compared)"
+
+
+def report_line(rep, run_dir):
+    """The nightly's `report:` line: the verdict and where the page is."""
+    line = f"report: {report_verdict(rep)}"
+    if rep.get("page"):
+        line += f"; page {Path(run_dir) / rep['page']} ({len(rep['nights'])} night(s)"
+        if rep.get("report_problems"):
+            line += f", {len(rep.get('problems') or [])} input problem(s) listed on the page"
+        line += ")"
+    return line
+
+
+def report_markdown(rep):
+    """The report's section of compare.md."""
+    lines = ["## Report", "", report_verdict(rep) + ".", ""]
+    if rep.get("page"):
+        lines += [f"Page: `{rep['page']}` (`{rep['dir']}/report.md`, `report.json`), over "
+                  f"{len(rep['nights'])} night(s): " + ", ".join(rep["nights"]) + ".", ""]
+    if rep.get("earlier_regressions"):
+        lines += [f"{rep['earlier_regressions']} regression(s) between earlier nights are "
+                  "flagged on the page.", ""]
+    if rep.get("report_problems"):
+        lines += ["Input problems (bench/page.py exit status 1):", ""]
+        lines += [f"- {p}" for p in rep.get("problems") or []] + [""]
+    return "\n".join(lines)
 
 
 def prune(root, keep):

@@ -1,10 +1,13 @@
 """The nightly: night-to-night comparison, retention, the lock, the units,
 and two whole nights through the fake server."""
+import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,11 +48,13 @@ def test_a_failure_in_a_retried_job_is_flaky():
     assert c["new_failures"] == [] and [i["name"] for i in c["flaky"]] == ["t.a"]
 
 
-def _night(root, stamp, results, jobs=True):
+def _night(root, stamp, results, jobs=True, meta=None):
     d = root / f"{stamp}-nightly-abc123"
-    (d / "jobs/x").mkdir(parents=True)
+    d.mkdir(parents=True)
+    if jobs:
+        (d / "jobs/x").mkdir(parents=True)
     (d / "results.json").write_text(json.dumps(results))
-    (d / "metadata.json").write_text(json.dumps({"jobs": []}))
+    (d / "metadata.json").write_text(json.dumps({"jobs": [], **(meta or {})}))
     (d / "summary.md").write_text("s\n")
     return d
 
@@ -66,10 +71,186 @@ def test_finish_night_links_latest_and_prunes_keeping_summaries(tmp_path):
     assert (nights[0] / "PRUNED").is_file()
     saved = json.loads((nights[-1] / "compare.json").read_text())
     assert saved["current"] == nights[-1].name
-    # the one report (make report's bench/page.py) of this night against the last
+    # the one report (make report's bench/page.py) over the earlier nights and this one
     assert saved["report"]["dir"] == "report", saved["report"]
     page = (nights[-1] / "report/report.md").read_text()
-    assert nights[2].name in page and nights[3].name in page
+    assert all(n.name in page for n in nights)
+    # these nights have no run status: page.py's exit 1 is input problems, and
+    # no benchmark was compared, so nothing is called a regression
+    assert saved["report"]["rc"] == 1 and saved["report"]["report_problems"] is True
+    assert saved["report"]["regressions"] == [] and saved["report"]["compared"] == 0
+    assert any("run status 'unknown'" in p for p in saved["report"]["problems"])
+    md = (nights[-1] / "compare.md").read_text()
+    assert "## Report" in md and "no benchmark comparison against a previous night" in md
+    assert "Input problems (bench/page.py exit status 1)" in md
+
+
+STUB_PAGE = """import json, os, sys, time
+args = sys.argv[1:]
+out = args[args.index("-o") + 1]
+
+
+def report(**kw):
+    os.makedirs(out, exist_ok=True)
+    data = {"schema": "bbml2-page/1", "runs": [], "nights": [], "problems": [], **kw}
+    json.dump(data, open(os.path.join(out, "report.json"), "w"))
+
+
+"""
+
+
+def stub_page(tmp_path, monkeypatch, body):
+    """bench/page.py replaced by a script running body (out: its -o
+    directory; report(**kw) writes a report.json there)."""
+    script = tmp_path / "page_stub.py"
+    script.write_text(STUB_PAGE + body + "\n")
+    monkeypatch.setattr(nightly, "REPORT_PAGE", script)
+
+
+def pair(after, regression, delta=-20.0, mode="off"):
+    """One night-to-night comparison as page.py's report.json has it."""
+    return {"board": "rpi4-01", "mem_mb": 4096, "clock": "hw", "bench": "pcache-rand-pread",
+            "metric": "scatter", "mode": mode, "before": "2026-12-01 abc", "after": after,
+            "delta_pct": delta, "regression": regression, "improvement": False}
+
+
+def test_page_exit_1_is_input_problems_not_a_regression(tmp_path, monkeypatch):
+    night = _night(tmp_path, "20261202T013000Z", [res("j", "t.a", "pass")])
+    stub_page(tmp_path, monkeypatch, "report(runs=[{'id': %r, 'night': '2026-12-02'}], "
+              "problems=['x: run status running'], nights=[%r])\n"
+              "print('report: x, 0 regressions')\nsys.exit(1)"
+              % (night.name, pair("2026-12-02 abc", False, delta=-1.0)))
+    rep = nightly.report_page(night, [])
+    assert (rep["rc"], rep["report_problems"], rep["regressions"]) == (1, True, [])
+    assert rep["problems"] == ["x: run status running"] and rep["compared"] == 1
+    assert nightly.report_verdict(rep) == ("no benchmark regression against the previous "
+                                           "night (1 compared)")
+    assert "1 input problem(s) listed on the page" in nightly.report_line(rep, night)
+
+
+def test_regressions_come_from_report_json(tmp_path, monkeypatch, capsys):
+    prev = _night(tmp_path, "20261202T013000Z", [res("j", "t.a", "pass")])
+    night = _night(tmp_path, "20261203T013000Z", [res("j", "t.a", "pass")])
+    # exit 0, and two flags: tonight's (after = tonight's night) and an
+    # earlier night's, which the page shows but which is not tonight's news
+    stub_page(tmp_path, monkeypatch, "report(runs=[{'id': %r, 'night': '2026-12-03'}], "
+              "nights=[%r, %r, %r])" % (night.name, pair("2026-12-02 abc", True),
+                                        pair("2026-12-03 abc", True, mode="repaint"),
+                                        pair("2026-12-03 abc", False, delta=2.0)))
+    cmp = nightly.finish_night(night, tmp_path, keep=5)
+    rep = cmp["report"]
+    assert rep["rc"] == 0 and rep["report_problems"] is False
+    name = ("pcache-rand-pread scatter [repaint] on rpi4-01 (4096 MiB, hw): -20.0 % "
+            "(2026-12-01 abc -> 2026-12-03 abc)")
+    assert rep["regressions"] == [name]
+    assert (rep["compared"], rep["earlier_regressions"]) == (2, 1)
+    assert rep["nights"] == [prev.name, night.name] and rep["page"] == "report/index.html"
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line == (f"report: 1 benchmark regression(s) against the previous night: {name}; "
+                    f"page {night / 'report/index.html'} (2 night(s))")
+    md = (night / "compare.md").read_text()
+    assert name in md and "Page: `report/index.html`" in md
+    assert "1 regression(s) between earlier nights are flagged on the page." in md
+
+
+def test_several_previous_nights_go_to_the_page_in_order(tmp_path):
+    series = {"plan": "nightly", "lab": {"server": "http://lava/RPC2"}}
+    ok = [_night(tmp_path, f"202612{d:02d}T013000Z", [res("j", "t.a", "pass")], meta=series)
+          for d in range(1, 10)]
+    # not part of the series: another plan, another server, pruned, no results
+    other = [_night(tmp_path, "20261203T020000Z", [], meta={**series, "plan": "nightly-hardware"}),
+             _night(tmp_path, "20261205T020000Z", [], meta={**series, "lab": {"server": "x"}}),
+             _night(tmp_path, "20261207T020000Z", [], jobs=False, meta=series)]
+    bad = _night(tmp_path, "20261208T020000Z", [], meta=series)
+    (bad / "results.json").unlink()
+    tonight = _night(tmp_path, "20261210T013000Z", [res("j", "t.a", "fail")], meta=series)
+    later = _night(tmp_path, "20261211T013000Z", [], meta=series)      # after tonight: never
+    cmp = nightly.finish_night(tonight, tmp_path, keep=20)
+    want = [n.name for n in ok[-nightly.PAGE_NIGHTS:]] + [tonight.name]
+    assert cmp["report"]["nights"] == want
+    data = json.loads((tonight / "report/report.json").read_text())
+    assert [Path(i).name for i in data["inputs"]] == want
+    assert {r["id"] for r in data["runs"]} == set(want)
+    assert all(n.name not in want for n in other + [bad, later])
+    assert nightly.page_inputs(tonight, nightly.nightly_runs(tmp_path), 2) == ok[-2:]
+
+
+@pytest.mark.parametrize("body,error", [
+    ("raise RuntimeError('boom')",
+     r"^bench/page.py rc=1 left no readable report.json \(FileNotFoundError\): "
+     r"RuntimeError: boom$"),
+    ("print('report: no run directory among the inputs', file=sys.stderr); sys.exit(2)",
+     r"^bench/page.py rc=2: report: no run directory among the inputs$"),
+    ("os.makedirs(out); open(os.path.join(out, 'report.json'), 'w').write('{trunc')",
+     r"^bench/page.py rc=0 left no readable report.json \(JSONDecodeError\)"),
+    ("report(schema='other/1')", r"report.json is not a bbml2-page/\* page$"),
+])
+def test_a_failing_page_keeps_the_nights_results(tmp_path, monkeypatch, capsys, body, error):
+    nights = [_night(tmp_path, f"2026120{i}T013000Z", [res("j", "t.a", "pass")])
+              for i in range(1, 4)]
+    tonight = _night(tmp_path, "20261204T013000Z", [res("j", "t.a", "fail")])
+    results = (tonight / "results.json").read_text()
+    (tonight / "report").mkdir()
+    (tonight / "report/index.html").write_text("an earlier page of this run\n")
+    stub_page(tmp_path, monkeypatch, body)
+    cmp = nightly.finish_night(tonight, tmp_path, keep=2)
+    rep = cmp["report"]
+    assert rep["dir"] is None and re.search(error, rep["error"]), rep["error"]
+    saved = json.loads((tonight / "compare.json").read_text())
+    assert saved["report"] == rep and [i["name"] for i in saved["new_failures"]] == ["t.a"]
+    assert saved["previous"] == nights[-1].name
+    md = (tonight / "compare.md").read_text()
+    assert md.startswith(f"# {tonight.name} against {nights[-1].name}") and rep["error"] in md
+    assert (tonight / "results.json").read_text() == results
+    assert (tonight / "report/index.html").read_text() == "an earlier page of this run\n"
+    assert not (tonight / ".report.tmp").exists()
+    assert os.readlink(tmp_path / "latest-nightly") == tonight.name
+    assert [n.name for n in nights + [tonight] if (n / "jobs").is_dir()] == \
+        [nights[-1].name, tonight.name]
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("report: no page (bench/page.py") and \
+        line.endswith("; the night's results and comparison are kept")
+
+
+def test_a_page_that_hangs_is_cut_off(tmp_path, monkeypatch):
+    night = _night(tmp_path, "20261202T013000Z", [])
+    stub_page(tmp_path, monkeypatch, "time.sleep(60)")
+    rep = nightly.report_page(night, [], timeout_s=1)
+    assert rep["dir"] is None and "timed out after 1 seconds" in rep["error"]
+
+
+def bench_helpers():
+    """bench/tests/test_page.py's run writers (real benchmark consoles)."""
+    path = list(sys.path)
+    try:
+        spec = importlib.util.spec_from_file_location("_bench_test_page",
+                                                      REPO / "bench/tests/test_page.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path[:] = path
+    return mod
+
+
+def test_a_real_regression_through_bench_page(tmp_path, capsys):
+    bp = bench_helpers()
+    ok = [bp.res("bench-off-r01", "bench.boot", "pass")]
+    nights = [Path(bp.write_run(tmp_path, f"2026120{d}T013000Z-nightly-{d}{d}{d}",
+                                f"2026-12-0{d}T01:30:00+00:00",
+                                bp.timed_jobs({"off": ("off", "pte", meds)}),
+                                results=ok, plan="nightly"))
+              for d, meds in ((1, [100, 101, 99, 100.5, 102]),
+                              (2, [120, 121, 119, 120.5, 122]),
+                              (3, [145, 146, 144, 145.5, 147]))]
+    cmp = nightly.finish_night(nights[-1], tmp_path, keep=5)
+    rep = cmp["report"]
+    assert rep["nights"] == [n.name for n in nights]
+    assert len(rep["regressions"]) == 1 and rep["earlier_regressions"] == 1, rep
+    assert rep["regressions"][0].startswith(
+        "pcache-rand-pread scatter [off] on qemu-virt (2048 MiB, "), rep["regressions"]
+    assert "2026-12-02 " in rep["regressions"][0] and "-> 2026-12-03 " in rep["regressions"][0]
+    assert "1 benchmark regression(s) against the previous night" in capsys.readouterr().out
+    assert rep["line"].startswith(f"report: {nights[-1] / 'report'}: 3 runs, ")
 
 
 def test_lock_refuses_an_overlapping_nightly(tmp_path):
