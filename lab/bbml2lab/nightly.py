@@ -217,10 +217,7 @@ def report_page(run_dir, earlier, timeout_s=600):
                 else f"bench/page.py: {e}"}
     found = page_findings(data, run_dir.name)
     return {**rec, "dir": out.name, "page": f"{out.name}/index.html", "rc": rc,
-            "report_problems": rc == 1, "problems": found["problems"],
-            "regressions": found["regressions"], "compared": found["compared"],
-            "earlier_regressions": found["earlier_regressions"],
-            "line": line.replace(str(tmp), str(out))}
+            "report_problems": rc == 1, **found, "line": line.replace(str(tmp), str(out))}
 
 
 def _remove(path, quiet=False):
@@ -257,13 +254,18 @@ def run_page(out, inputs, name, timeout_s):
 def page_findings(data, run_id):
     """From page.py's report.json: the night-to-night comparisons ending at
     this run's night ("nights", each with "regression"), the regressions
-    among them by name, the regressions between earlier nights (flagged on
-    their own night) and the input problems."""
+    among them by name, how many of them have too few boots for any flag
+    (the smallest p their boot counts allow is not below alpha: one boot
+    per mode and night never is), the regressions between earlier nights
+    (flagged on their own night) and the input problems."""
     night = next((r.get("night") for r in _dicts(data.get("runs"))
                   if r.get("id") == run_id), None)
+    alpha = data.get("alpha") if isinstance(data.get("alpha"), (int, float)) else 0.05
     pairs = _dicts(data.get("nights"))
     tonight = [c for c in pairs if str(c.get("after", "")).split(" ")[0] == night]
-    return {"compared": len(tonight),
+    return {"compared": len(tonight), "alpha": alpha,
+            "too_few_boots": sum(1 for c in tonight if isinstance(c.get("min_p"), (int, float))
+                                 and c["min_p"] >= alpha),
             "regressions": [regression_name(c) for c in tonight if c.get("regression")],
             "earlier_regressions": sum(1 for c in pairs if c.get("regression"))
             - sum(1 for c in tonight if c.get("regression")),
@@ -292,10 +294,16 @@ def report_verdict(rep):
     if regs:
         return f"{len(regs)} benchmark regression(s) against the previous night: " + \
             "; ".join(regs)
-    if not rep.get("compared"):
+    n, few = rep.get("compared") or 0, rep.get("too_few_boots") or 0
+    if not n:
         return "no benchmark comparison against a previous night (no benchmark of the " \
             "same board, RAM and clock on both nights)"
-    return f"no benchmark regression against the previous night ({rep['compared']} compared)"
+    if few == n:
+        return f"no benchmark regression can be flagged against the previous night: all " \
+            f"{n} comparison(s) have too few boots for p < {rep.get('alpha', 0.05):g} " \
+            "(that takes at least 4 boots per mode and night: bench/sweep.py --repeat 4)"
+    return f"no benchmark regression against the previous night ({n} compared" + \
+        (f", {few} with too few boots to flag one)" if few else ")")
 
 
 def report_line(rep, run_dir):

@@ -107,11 +107,12 @@ def stub_page(tmp_path, monkeypatch, body):
     monkeypatch.setattr(nightly, "REPORT_PAGE", script)
 
 
-def pair(after, regression, delta=-20.0, mode="off"):
+def pair(after, regression, delta=-20.0, mode="off", min_p=0.008):
     """One night-to-night comparison as page.py's report.json has it."""
     return {"board": "rpi4-01", "mem_mb": 4096, "clock": "hw", "bench": "pcache-rand-pread",
             "metric": "scatter", "mode": mode, "before": "2026-12-01 abc", "after": after,
-            "delta_pct": delta, "regression": regression, "improvement": False}
+            "delta_pct": delta, "regression": regression, "improvement": False,
+            "min_p": min_p}
 
 
 def test_page_exit_1_is_input_problems_not_a_regression(tmp_path, monkeypatch):
@@ -151,6 +152,22 @@ def test_regressions_come_from_report_json(tmp_path, monkeypatch, capsys):
     md = (night / "compare.md").read_text()
     assert name in md and "Page: `report/index.html`" in md
     assert "1 regression(s) between earlier nights are flagged on the page." in md
+
+
+def test_one_boot_per_night_cannot_flag_a_regression():
+    # one boot per mode and night: the smallest p of 1 + 1 boots is 1.0
+    data = {"runs": [{"id": "r", "night": "2026-12-03"}], "alpha": 0.05,
+            "nights": [pair("2026-12-03 abc", False, min_p=1.0),
+                       pair("2026-12-03 abc", False, mode="none", min_p=1.0)]}
+    rep = nightly.page_findings(data, "r")
+    assert (rep["compared"], rep["too_few_boots"], rep["regressions"]) == (2, 2, [])
+    assert nightly.report_verdict(rep).startswith(
+        "no benchmark regression can be flagged against the previous night: all 2 "
+        "comparison(s) have too few boots for p < 0.05")
+    data["nights"][1]["min_p"] = 0.008
+    assert nightly.report_verdict(nightly.page_findings(data, "r")) == (
+        "no benchmark regression against the previous night (2 compared, 1 with too few "
+        "boots to flag one)")
 
 
 def test_several_previous_nights_go_to_the_page_in_order(tmp_path):
