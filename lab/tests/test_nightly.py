@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bbml2lab import LabError, cli, compare, lavaserver, nightly
+from bbml2lab import LabError, cli, compare, config, lavaserver, nightly
 from conftest import DATA, LAB
 from fake_lava import Script
 from test_labrun import A, B, MATRIX, infra_log, lab, smoke_log  # noqa: F401 (fixture)
@@ -268,6 +268,28 @@ def test_a_real_regression_through_bench_page(tmp_path, capsys):
     assert "2026-12-02 " in rep["regressions"][0] and "-> 2026-12-03 " in rep["regressions"][0]
     assert "1 benchmark regression(s) against the previous night" in capsys.readouterr().out
     assert rep["line"].startswith(f"report: {nights[-1] / 'report'}: 3 runs, ")
+
+
+def test_nightly_hardware_benches_every_board_in_its_mode_set():
+    m = config.load(REPO / "configs/matrix.yaml", REPO / "configs/boards.yaml")
+    specs = m.expand("nightly-hardware")
+    hardware = {n for n, b in m.boards.items() if b["platform"] == "hardware"}
+    bench = [s for s in specs if s.suite == "bench"]
+    assert {(s.board, s.mode) for s in bench} == {
+        ("ampereone-01", "none"), ("ampereone-01", "off"), ("ampereone-01", "repaint"),
+        ("rock-pi-4b-01", "none"), ("rock-pi-4b-01", "off"),
+        ("rpi4-01", "none"), ("rpi4-01", "off"),
+        ("x4-mixed-01", "none"), ("x4-mixed-01", "off")}
+    assert {s.board for s in bench} == hardware
+    assert m.boards["ampereone-01"]["bbml2"] == "uniform"
+    for s in bench:                    # one boot a night, the board's kernel and size
+        board = m.boards[s.board]
+        assert s.mode in board["modes"] and s.config == board["kernel_config"] == "board"
+        assert s.mem_mb == board["mem_mb"] and s.name.startswith(f"{s.entry}-{s.mode}-")
+    assert sum(1 for s in bench if (s.board, s.mode) == ("rpi4-01", "none")) == 1
+    # the kselftests are still there, every board in all its modes
+    assert {(s.board, s.mode) for s in specs if s.suite == "kselftest"} == {
+        (b, mode) for b in hardware for mode in m.boards[b]["modes"]}
 
 
 def test_lock_refuses_an_overlapping_nightly(tmp_path):
