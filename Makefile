@@ -256,6 +256,7 @@ report:
 
 SWEEP_REPEAT ?= 5
 SWEEP_ICOUNT_REPEAT ?= 4
+SWEEP_AA_REPEAT ?= 8
 SWEEP_OUT ?= $(RESULTS)/reports/ram-sweep-$(shell date -u +%Y%m%d)
 SWEEP_ARGS = --kernel $(call KIMAGE,qemu) --initrd $(BUILD)/rootfs-bench-qemu.cpio.gz \
 	--results $(RESULTS)
@@ -269,9 +270,13 @@ bench-sweep: $(call KIMAGE,qemu) $(SMOKE)
 		| tee $(BUILD)/sweep-tcg.log; \
 	$(SUDO) nice -n 10 $(PY) bench/sweep.py --icount --repeat $(SWEEP_ICOUNT_REPEAT) $(SWEEP_ARGS) \
 		| tee $(BUILD)/sweep-icount.log; \
+	for clock in "" --icount; do \
+		$(SUDO) nice -n 10 $(PY) bench/sweep.py --plan bench-sweep-aa $$clock \
+			--repeat $(SWEEP_AA_REPEAT) $(SWEEP_ARGS); \
+	done | tee $(BUILD)/sweep-aa.log; \
 	echo "bench-sweep: boots took $$(( $$(date +%s) - start )) s"; \
 	$(MAKE) report REPORT_OUT=$(SWEEP_OUT) RUNS="$$(sed -n 's/^results: //p' \
-		$(BUILD)/sweep-tcg.log $(BUILD)/sweep-icount.log | tr '\n' ' ')"
+		$(BUILD)/sweep-tcg.log $(BUILD)/sweep-icount.log $(BUILD)/sweep-aa.log | tr '\n' ' ')"
 
 # --- the test suite ---------------------------------------------------------
 

@@ -211,6 +211,11 @@ def analyse(ds):
 AA_QUANTITIES = (("repaint_ns", "repaint", 1e-6), ("map_mem_ns", "map_mem()", 1e-6),
                  ("init_s", "time to init", 1e3))
 AA_MIN_BOOTS = 4
+# A difference by the rule the page flags regressions with (bench/page.py
+# REGRESSION_PCT, ALPHA): more than 5 %, the 95 % CI of the change
+# excluding 0, and p < 0.05.
+AA_DIFF_PCT = 5.0
+AA_ALPHA = 0.05
 
 
 def aa_controls(points):
@@ -237,21 +242,31 @@ def aa_controls(points):
             out.append({"mode": mode, "mem_mb": mem, "quantity": name, "boots": len(vals),
                         "a_median": c["baseline_median"], "b_median": c["median"],
                         "delta_pct": c["delta_pct"], "delta_ci95": c["delta_ci95"],
-                        "mde_pct": c["mde_pct"], "difference": c["ci_excludes_zero"]})
+                        "p_mwu": c["p_mwu"], "min_p": c["min_p"], "mde_pct": c["mde_pct"],
+                        "ci_excludes_zero": c["ci_excludes_zero"],
+                        "can_differ": c["min_p"] < AA_ALPHA,
+                        "difference": bool(c["ci_excludes_zero"] and c["p_mwu"] < AA_ALPHA
+                                           and abs(c["delta_pct"] or 0) > AA_DIFF_PCT)})
     return out
 
 
 def aa_summary(aa):
-    """One line: how many A/A comparisons, how many show a difference."""
+    """One line: the A/A comparisons, how many differ by the flag rule,
+    how many could at all with their boot counts, and the largest shift."""
     if not aa:
         return (f"no A/A control: no mode and size has {AA_MIN_BOOTS} or more boots of a "
                 "timed quantity")
     diff = [a for a in aa if a["difference"]]
-    return (f"{len(aa)} A/A comparisons (same mode and size, boots split alternately), "
-            f"{len(diff)} with a 95 % CI that excludes 0"
+    able = sum(a["can_differ"] for a in aa)
+    big = max(aa, key=lambda a: abs(a["delta_pct"] or 0))
+    return (f"A/A control: {len(aa)} comparisons (same mode and size, boots split "
+            f"alternately), {len(diff)} differ by the flag rule (> {AA_DIFF_PCT:g} %, 95 % CI "
+            f"excluding 0, p < {AA_ALPHA:g}; {able} of {len(aa)} have the boots to reach that p)"
             + ("" if not diff else ": " + ", ".join(
                 f"{a['mode']} {a['mem_mb']} MiB {a['quantity']} {a['delta_pct']:+.1f} %"
-                for a in diff)))
+                for a in diff))
+            + f"; largest shift {big['delta_pct']:+.2f} % ({big['mode']} {big['mem_mb']} MiB "
+            f"{big['quantity']})")
 
 
 def reconcile(rows):
@@ -374,18 +389,20 @@ def render_md(sw, plots=None):
         if c.get("aa"):
             add("A/A control: the boots of one mode and size split alternately into two halves "
                 "(same kernel, same mode), delta % = (A − B) / A of the boot medians, 95 % CI by "
-                "bootstrap over boots, MDE the smallest delta these boots could show. No "
-                "significance marks: a CI that excludes 0 here is a false positive of the "
-                "method.")
+                "bootstrap over boots, p by Mann-Whitney U over boots, MDE the smallest delta "
+                "these boots could show. *differs* applies the report's flag rule "
+                f"(> {AA_DIFF_PCT:g} %, CI excluding 0, p < {AA_ALPHA:g}); a bootstrap CI over "
+                "2-3 boots alone is too narrow to call a difference.")
             add("")
-            add("| mode | RAM | quantity | boots | A median | B median | delta % | 95 % CI | MDE % "
-                "| differs |")
-            add("|---|---|---|---:|---:|---:|---:|---|---:|---|")
+            add("| mode | RAM | quantity | boots | A median | B median | delta % | 95 % CI | p "
+                "| MDE % | differs |")
+            add("|---|---|---|---:|---:|---:|---:|---|---:|---:|---|")
             for a in c["aa"]:
                 lo, hi = a["delta_ci95"]
                 add(f"| {a['mode']} | {a['mem_mb']} MiB | {a['quantity']} | {a['boots']} | "
                     f"{a['a_median']:.4g} | {a['b_median']:.4g} | {a['delta_pct']:+.2f} | "
                     + (f"[{lo:+.2f}, {hi:+.2f}]" if lo is not None else "–") + " | "
+                    + (f"{a['p_mwu']:.2g}" if a.get("p_mwu") is not None else "–") + " | "
                     + (f"{a['mde_pct']:.1f}" if a["mde_pct"] is not None else "–") + " | "
                     + ("yes" if a["difference"] else "no") + " |")
             add("")

@@ -27,16 +27,45 @@ pytestmark = [
 ]
 
 
-def screenshot(page, png, height=9000):
+WIDTH = 1300
+
+
+def chromium(*args):
     """Headless Chromium, a fresh empty profile, no network services."""
     with tempfile.TemporaryDirectory(prefix="bbml2-chromium-") as profile:
         p = subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
              "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}",
-             f"--window-size=1300,{height}", f"--screenshot={png}", "file://" + page],
+             "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}", *args],
             capture_output=True, text=True, timeout=180)
     assert p.returncode == 0, f"chromium failed ({p.returncode}): {p.stderr[-2000:]}"
+    return p.stdout
+
+
+def page_height(page):
+    """The page's full height at WIDTH, images loaded: a copy beside it
+    (so its images resolve alike) writes scrollHeight into its title."""
+    probe = os.path.join(os.path.dirname(page), ".height-probe.html")
+    text = open(page, encoding="utf-8").read()
+    script = ("<script>window.addEventListener('load', function () {"
+              " document.title = 'height=' + document.documentElement.scrollHeight; });</script>")
+    with open(probe, "w", encoding="utf-8") as f:
+        f.write(text.replace("</body>", script + "</body>") if "</body>" in text
+                else text + script)
+    try:
+        dom = chromium(f"--window-size={WIDTH},1000", "--virtual-time-budget=10000",
+                       "--dump-dom", "file://" + probe)
+    finally:
+        os.unlink(probe)
+    m = re.search(r"<title>height=(\d+)</title>", dom)
+    assert m, "could not measure the page's height"
+    return int(m.group(1))
+
+
+def screenshot(page, png):
+    """The whole page, top to bottom: plots come after long tables."""
+    chromium(f"--window-size={WIDTH},{page_height(page) + 50}", f"--screenshot={png}",
+             "file://" + page)
     assert os.path.getsize(png) > 0
 
 

@@ -61,21 +61,47 @@ def test_aa_identical_boots_show_no_difference():
     assert len(rep) == 1 and rep[0]["boots"] == 4
     assert rep[0]["delta_pct"] == 0 and rep[0]["delta_ci95"] == [0, 0]
     assert rep[0]["difference"] is False
-    assert "1 with" not in ramsweep.aa_summary(rep)
+    assert "0 differ by the flag rule" in ramsweep.aa_summary(rep)
 
 
 def test_aa_split_is_alternate_in_run_order_and_can_differ():
     # Boots that alternate slow/fast in run order land all-slow in A and
     # all-fast in B: the control must then report a difference (it can fail).
-    pts = repaint_boots([10e6, 5e6, 10.1e6, 5.1e6, 9.9e6, 4.9e6])
+    pts = repaint_boots([10e6, 5e6, 10.1e6, 5.1e6, 9.9e6, 4.9e6, 10.2e6, 5.2e6])
     pts.reverse()   # input order is not run order
     rep = [a for a in ramsweep.aa_controls(pts) if a["quantity"] == "repaint"][0]
-    assert rep["a_median"] == 10.0 and rep["b_median"] == 5.0
+    assert rep["a_median"] == 10.05 and rep["b_median"] == 5.05
+    assert rep["can_differ"] and rep["p_mwu"] < 0.05
     assert rep["difference"] is True
-    assert "assume-repaint 2048 MiB repaint +50.0 %" in ramsweep.aa_summary([rep])
+    assert "1 differ by the flag rule" in ramsweep.aa_summary([rep])
+    assert "assume-repaint 2048 MiB repaint +49.8 %" in ramsweep.aa_summary([rep])
+
+
+def test_aa_few_boots_cannot_differ_and_say_so():
+    # 3 + 3 boots: the smallest two-sided Mann-Whitney p is 0.1, so even
+    # a 50 % shift is not called a difference, and the summary says why.
+    rep = [a for a in ramsweep.aa_controls(repaint_boots([10e6, 5e6] * 3))
+           if a["quantity"] == "repaint"][0]
+    assert rep["ci_excludes_zero"] and not rep["can_differ"] and not rep["difference"]
+    assert "0 of 1 have the boots to reach that p" in ramsweep.aa_summary([rep])
+
+
+def test_aa_tiny_shift_is_no_difference():
+    # -icount boots a few ns apart: a CI off 0 by 0.01 % is not a difference.
+    rep = [a for a in ramsweep.aa_controls(repaint_boots([1000000, 1000100] * 4))
+           if a["quantity"] == "repaint"][0]
+    assert rep["ci_excludes_zero"] and rep["can_differ"] and not rep["difference"]
 
 
 def test_aa_needs_four_boots():
     assert [a for a in ramsweep.aa_controls(repaint_boots([1e6, 2e6, 3e6]))
             if a["quantity"] == "repaint"] == []
     assert ramsweep.aa_summary([]).startswith("no A/A control")
+
+
+def test_mwu_with_ties_never_below_the_exact_minimum():
+    import benchstats
+    # 3 + 3 tied boots, complete separation: the normal approximation says
+    # 0.047, but no arrangement of 6 values gives less than 2/C(6,3) = 0.1.
+    _, p, method = benchstats.mann_whitney_u([5, 5, 5], [10, 10, 10])
+    assert method == "normal" and p == benchstats.min_mwu_p(3, 3) == 0.1

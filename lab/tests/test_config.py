@@ -195,7 +195,7 @@ def test_override_errors(files, overrides, message):
 
 def test_unknown_plan_and_int_lists(files):
     with pytest.raises(LabError, match=r"unknown plan 'weekly' \(known: smoke, main, kselftest, check, mutation, bench, "
-                       r"bench-sweep, nightly, lab-check, nightly-hardware, plain, kernel-matrix\)"):
+                       r"bench-sweep, bench-sweep-aa, nightly, lab-check, nightly-hardware, plain, kernel-matrix\)"):
         config.load(*files).expand("weekly")
     assert config.parse_int_list("2048,8192", "--mem") == [2048, 8192]
     with pytest.raises(LabError, match=r"--mem: expected comma-separated integers"):
