@@ -149,18 +149,32 @@ labpower: | $(DEPS_STAMP)
 KST_INSTALL = $(BUILD)/kselftest-$(1)
 KST_FILES := $(shell find selftests -type f 2>/dev/null)
 
-define guest_rules
+define kst_rules
 $(call KST_INSTALL,$(1))/run_kselftest.sh: $(KST_FILES) $(call KIMAGE,$(1))
 	$(KST_ENV_$(1)) selftests/build.sh install $(KSRC) $(call KOUT,$(1)) $(call KST_INSTALL,$(1))
-
-$(BUILD)/rootfs-$(1).cpio.gz: $(wildcard lab/rootfs/* lab/rootfs/suites/*) $(SMOKE) \
-		$(LABPOWER_GUEST) $(call KST_INSTALL,$(1))/run_kselftest.sh
-	lab/rootfs/build.sh $$@ $(BUSYBOX) $(dir $(SMOKE)) $(call KST_INSTALL,$(1))=lab/kselftest
 
 .PHONY: rootfs-$(1)
 rootfs-$(1): $(BUILD)/rootfs-$(1).cpio.gz
 endef
-$(foreach c,qemu debug bench board plain $(MATRIX_CONFIGS),$(eval $(call guest_rules,$(c))))
+define guest_rules
+$(BUILD)/rootfs-$(1).cpio.gz: $(wildcard lab/rootfs/* lab/rootfs/suites/*) $(SMOKE) \
+		$(LABPOWER_GUEST) $(call KST_INSTALL,$(1))/run_kselftest.sh
+	lab/rootfs/build.sh $$@ $(BUSYBOX) $(dir $(SMOKE)) $(call KST_INSTALL,$(1))=lab/kselftest
+endef
+$(foreach c,qemu debug bench board plain $(MATRIX_CONFIGS),$(eval $(call kst_rules,$(c))))
+$(foreach c,qemu debug bench plain $(MATRIX_CONFIGS),$(eval $(call guest_rules,$(c))))
+
+# The board initramfs is the only one a lab board gets (lab/run.py
+# publish), for every suite of the nightly: it carries the benchmarks and
+# their module (built against the board kernel) next to the smoke and
+# kselftest programs. Under QEMU the benchmarks have their own initramfs
+# (make bench, make bench-sweep).
+$(BUILD)/rootfs-board.cpio.gz: $(wildcard lab/rootfs/* lab/rootfs/suites/*) $(SMOKE) \
+		$(LABPOWER_GUEST) $(call KST_INSTALL,board)/run_kselftest.sh \
+		$(wildcard bench/*.c bench/*.h bench/Makefile bench/linmap-chase/*)
+	$(MAKE) -C bench O=$(BUILD)/bench-bin-board initramfs INITRD=$@ BUSYBOX=$(BUSYBOX) \
+		EXTRA_BIN="$(SMOKE) $(LABPOWER_GUEST)" KDIR=$(call KOUT,board) \
+		EXTRA_TREES=$(call KST_INSTALL,board)=lab/kselftest
 
 .PHONY: rootfs
 rootfs: rootfs-$(CONFIG)
