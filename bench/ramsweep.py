@@ -452,13 +452,17 @@ def plot(sw, out_dir, plt):
             if any(r["init_ms"] is not None for r in rs):
                 ax1.plot(x, [r["init_ms"] for r in rs], "s--", alpha=0.6,
                          label=f"{mode} time to init")
+            if any(r.get("map_mem_ms") for r in rs):
+                ax1.plot(x, [r.get("map_mem_ms") for r in rs], "^-.",
+                         label=f"{mode} map_mem()")
             if any(r["model"] for r in rs):
                 ax2.plot(x, [(r["model"] or {}).get("measured_pte_tables", 0)
                              * (r.get("page_size") or GRANULE) / 1024 for r in rs],
                          "o-", label=f"{mode} ptdump PTE tables")
         xs = sorted({r["mem_mb"] / 1024 for r in c["rows"]})
         ax2.plot(xs, [v * 1024 * 1024 / 512 for v in xs], "k:", label="model RAM/512")
-        ax1.set(xlabel="RAM (GiB)", ylabel="ms", title=f"repaint and boot ({clock})")
+        ax1.set(xlabel="RAM (GiB)", ylabel="ms",
+                title=f"map_mem(), repaint and time to init ({clock})")
         ax2.set(xlabel="RAM (GiB)", ylabel="kB", title="linear-map PTE table bytes")
         for ax in (ax1, ax2):
             ax.grid(alpha=0.3)
