@@ -293,7 +293,18 @@ def run_mutants(args, mutants, entries, lab, out, say):
                else row.get("why", "")) + f" ({row['seconds']} s)")
         rows.append(row)
         atomic_write_json(out / "mutation.json", {"baseline": str(run), "mutants": rows})
+    if getattr(lab, "mbuild", None):
+        forget_mutated_images(lab.mbuild, say)
     return str(run), rows
+
+
+def forget_mutated_images(mbuild, say):
+    """The tree is reverted, but each kernel's Image is still the last
+    mutant's, and the Makefile's Image stamp does not follow source files:
+    remove the Images so the next make rebuilds them (incrementally)."""
+    for image in sorted(Path(mbuild).glob("kernel-*/arch/arm64/boot/Image")):
+        image.unlink()
+        say(f"mutation: removed {image} (built with a mutant; make rebuilds it)")
 
 
 def table(rows, wall):
