@@ -30,6 +30,28 @@
 
 #define SAMPLE_INTERVAL	"/sys/module/kfence/parameters/sample_interval"
 
+/* Lines of @m inside the pool that are blocks or contiguous, each logged. */
+static int pool_blocks(struct __test_metadata *_metadata, const struct pt_map *m,
+		       const struct module_info *mi, const char *what)
+{
+	char buf[512];
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < m->nr; i++) {
+		const struct pt_line *l = &m->l[i];
+
+		if (l->end <= mi->kfence_start || l->start >= mi->kfence_end || l->hole)
+			continue;
+		if (l->level != PT_PTE || (l->attrs & PTA_CON)) {
+			pt_line_str(l, buf, sizeof(buf));
+			TH_LOG("%s: %s", what, buf);
+			n++;
+		}
+	}
+	return n;
+}
+
 TEST(late_pool_page_mapped)
 {
 	struct module_info mi;
@@ -37,8 +59,7 @@ TEST(late_pool_page_mapped)
 	struct pt_map m, before;
 	unsigned long long mark;
 	char err[512], buf[32], splat[1024];
-	size_t i;
-	int fd, bad = 0, blocks_before = 0;
+	int fd, bad, blocks_before;
 
 	if (read_file(SAMPLE_INTERVAL, buf, sizeof(buf)) <= 0)
 		SKIP(return, "no %s: kernel without KFENCE", SAMPLE_INTERVAL);
@@ -58,33 +79,13 @@ TEST(late_pool_page_mapped)
 	TH_LOG("late pool [0x%lx, 0x%lx), linear map %s", mi.kfence_start, mi.kfence_end,
 	       info.linear_map);
 
-	for (i = 0; i < before.nr; i++) {
-		const struct pt_line *l = &before.l[i];
-
-		if (l->end <= mi.kfence_start || l->start >= mi.kfence_end || l->hole)
-			continue;
-		if (l->level != PT_PTE || (l->attrs & PTA_CON)) {
-			pt_line_str(l, err, sizeof(err));
-			TH_LOG("before: %s", err);
-			blocks_before++;
-		}
-	}
+	blocks_before = pool_blocks(_metadata, &before, &mi, "before");
 	pt_map_free(&before);
 	if (!blocks_before)
 		SKIP(goto out, "the late pool came out of memory already page mapped: nothing to split (run bbml2_kfence first in its boot)");
 
 	ASSERT_EQ(0, ptdump_read(&m, err, sizeof(err))) TH_LOG("%s", err);
-	for (i = 0; i < m.nr; i++) {
-		const struct pt_line *l = &m.l[i];
-
-		if (l->end <= mi.kfence_start || l->start >= mi.kfence_end || l->hole)
-			continue;
-		if (l->level != PT_PTE || (l->attrs & PTA_CON)) {
-			pt_line_str(l, err, sizeof(err));
-			TH_LOG("pool not page mapped: %s", err);
-			bad++;
-		}
-	}
+	bad = pool_blocks(_metadata, &m, &mi, "pool not page mapped");
 	pt_map_free(&m);
 	EXPECT_EQ(0, bad);
 	EXPECT_EQ(0, kmsg_splats(mark, splat, sizeof(splat))) TH_LOG("%s", splat);
