@@ -59,6 +59,21 @@ $(KSRC_STAMP): $(SERIES_FILES) | $(DEPS_STAMP)
 	kernel/prepare.sh $(BUILD) >/dev/null
 endif
 
+# CONFIG=mainline (issue 19): Debian's linux-source-7.3 as it is, no series,
+# fetched by kernel/fetch-mainline.sh (pinned in kernel/mainline.conf,
+# private apt state, the .deb kept in BUILD/mainline/debs) into
+# BUILD/linux-mainline. BUILD/mainline/source.env records what was built.
+MAINLINE_SRC := $(BUILD)/linux-mainline
+MAINLINE_STAMP := $(BUILD)/mainline/source.env
+ifeq ($(CONFIG),mainline)
+ifndef KERNEL_SRC
+KSRC := $(MAINLINE_SRC)
+KSRC_STAMP := $(MAINLINE_STAMP)
+$(KSRC_STAMP): kernel/mainline.conf kernel/fetch-mainline.sh | $(DEPS_STAMP)
+	kernel/fetch-mainline.sh $(BUILD) >/dev/null
+endif
+endif
+
 # --- kernel build: one out-of-tree O= directory per config ------------------
 
 TEST_CONFIG ?= selftests/arm64/bbml2/config
@@ -67,6 +82,7 @@ FRAGMENTS_debug := $(FRAGMENTS_qemu) configs/debug.config
 FRAGMENTS_bench := $(FRAGMENTS_qemu) configs/bench.config
 FRAGMENTS_board := configs/qemu.config configs/board.config $(TEST_CONFIG)
 FRAGMENTS_plain := configs/qemu.config configs/plain.config
+FRAGMENTS_mainline := configs/qemu.config $(TEST_CONFIG) configs/mainline.config
 # make kernel-matrix: CONFIG=matrix-<name> is the qemu kernel plus
 # configs/matrix/<name>.config (kernel/matrix.py drives them).
 MATRIX_ALL := $(sort $(basename $(notdir $(wildcard configs/matrix/*.config))))
@@ -74,7 +90,7 @@ MATRIX_CONFIGS := $(addprefix matrix-,$(MATRIX_ALL))
 $(foreach m,$(MATRIX_ALL),$(eval FRAGMENTS_matrix-$(m) := $(FRAGMENTS_qemu) configs/matrix/$(m).config))
 FRAGMENTS = $(FRAGMENTS_$(1))
 ifeq ($(FRAGMENTS_$(CONFIG)),)
-$(error CONFIG=$(CONFIG) is not a kernel config; use qemu, debug, bench, board, plain or matrix-<name>)
+$(error CONFIG=$(CONFIG) is not a kernel config; use qemu, debug, bench, board, plain, mainline or matrix-<name>)
 endif
 
 KOUT = $(BUILD)/kernel-$(1)
@@ -101,14 +117,16 @@ $(call KOUT,$(1))/.config: $(call FRAGMENTS,$(1)) kernel/check-config.sh $(KSRC_
 $(call KIMAGE,$(1)): $(call KOUT,$(1))/.config $(KSRC_STAMP)
 	@echo "kernel: building $(1) in $(call KOUT,$(1)) (a first build takes about 6 minutes)"
 	$(MAKE) -C $(KSRC) O=$(call KOUT,$(1)) $(call KMAKE_FOR,$(1)) -j$(JOBS) Image modules \
-		> $(call KOUT,$(1))/build.log 2>&1 || { tail -40 $(call KOUT,$(1))/build.log; exit 1; }
+		> $(call KOUT,$(1))/build.log 2>&1 || { tail -40 $(call KOUT,$(1))/build.log; \
+		$(if $(filter mainline,$(1)),echo "kernel: $$$$(sed -n 's/^VERSION=//p' $(MAINLINE_STAMP)) does not build with configs/mainline.config" \
+		"(log above, $(call KOUT,$(1))/build.log): adapt configs/mainline.config or pin another version in kernel/mainline.conf" >&2;) exit 1; }
 	@grep -E "warning:|error:" $(call KOUT,$(1))/build.log || true
 	touch $$@
 
 .PHONY: kernel-$(1)
 kernel-$(1): $(call KIMAGE,$(1))
 endef
-$(foreach c,qemu debug bench board plain $(MATRIX_CONFIGS),$(eval $(call kernel_rules,$(c))))
+$(foreach c,qemu debug bench board plain mainline $(MATRIX_CONFIGS),$(eval $(call kernel_rules,$(c))))
 
 # dtbs (CONFIG=board): the device trees the inventory's boards of CONFIG
 # boot (configs/boards.yaml uboot.dtb) that the kernel tree has; lab/run.py
@@ -161,8 +179,8 @@ $(BUILD)/rootfs-$(1).cpio.gz: $(wildcard lab/rootfs/* lab/rootfs/suites/*) $(SMO
 		$(LABPOWER_GUEST) $(call KST_INSTALL,$(1))/run_kselftest.sh
 	lab/rootfs/build.sh $$@ $(BUSYBOX) $(dir $(SMOKE)) $(call KST_INSTALL,$(1))=lab/kselftest
 endef
-$(foreach c,qemu debug bench board plain $(MATRIX_CONFIGS),$(eval $(call kst_rules,$(c))))
-$(foreach c,qemu debug bench plain $(MATRIX_CONFIGS),$(eval $(call guest_rules,$(c))))
+$(foreach c,qemu debug bench board plain mainline $(MATRIX_CONFIGS),$(eval $(call kst_rules,$(c))))
+$(foreach c,qemu debug bench plain mainline $(MATRIX_CONFIGS),$(eval $(call guest_rules,$(c))))
 
 # The board initramfs is the only one a lab board gets (lab/run.py
 # publish), for every suite of the nightly: it carries the benchmarks and
