@@ -71,6 +71,10 @@ class InputError(Exception):
 
 # statistics: bench/benchstats.py (re-exported here)
 import benchstats  # noqa: E402
+
+# What a boot must show: the lab's one rule (lab/bbml2lab/cpus.py).
+sys.path.insert(0, os.path.join(REPO, "lab"))
+from bbml2lab import LabError, cpus  # noqa: E402
 from benchstats import (  # noqa: E402,F401
     BOOTSTRAP, SEED, _mwu_exact_cdf, betainc, bootstrap_median_ci, cov_pct, describe, holm,
     mann_whitney_u, mean, median, stddev, t_two_sided_p, welch_t)
@@ -206,11 +210,16 @@ def run_mode(spec_mode, bbml2):
     return spec_mode or mode_from_bbml2(bbml2)
 
 
-def expected_map(mode):
+def expected_map(mode, bbml2=None):
     """(linear_map, repainted) the series must report for a mode, or None
-    when the kernel decides (none) or the mode is unknown."""
-    return {"off": ("pte", 0), "assume": ("blocks", 0),
-            "assume-repaint": ("pte", 1), "repaint": ("pte", 1)}.get(mode)
+    when the board's CPUs decide and are not known, or the mode is unknown.
+    The rule is lab/bbml2lab/cpus.py's expected_map (one for lab, bench
+    and reports); old runs' "repaint" (before the rename) is
+    assume-repaint, see run_mode()."""
+    try:
+        return cpus.SHAPE[cpus.expected_map(bbml2, mode)]
+    except LabError:
+        return None
 
 
 def _load_json(path):
@@ -287,7 +296,7 @@ def collect(inputs):
         for bench, obj, line in objs:
             mode = run_mode(spec.get("mode"), obj["mode"].get("bbml2"))
             lm = obj["mode"].get("linear_map") or {}
-            exp = expected_map(mode)
+            exp = expected_map(mode, (job["metadata"] or {}).get("board", {}).get("bbml2"))
             if obj["status"] != "ok":
                 ds["warnings"].append(f"{where}:{line}: {bench} reported status "
                                       f"{obj['status']}: {obj.get('reason')}")

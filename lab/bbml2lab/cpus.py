@@ -39,8 +39,13 @@ def fields(midr):
     return (midr >> 24) & 0xff, (midr >> 20) & 0xf, (midr >> 4) & 0xfff, midr & 0xf
 
 
-def on_allow_list(midr):
-    """True if the series treats this MIDR as BBML2_NOABORT capable."""
+def on_allow_list(midr, ranges=None):
+    """True if the series treats this MIDR as BBML2_NOABORT capable; with
+    `ranges` (allowlist.extract(tree)["ranges"]), if that kernel's list has
+    it (issue 19: the list is the kernel under test's)."""
+    if ranges is not None:
+        from . import allowlist
+        return allowlist.matches(ranges, parse_midr(midr))
     impl, var, part, rev = fields(parse_midr(midr))
     for a_impl, a_part, a_var, r_min, r_max in ALLOW_LIST.values():
         if impl == a_impl and part == a_part and (a_var is None or var == a_var) \
@@ -67,12 +72,17 @@ def expand(groups, count=None):
     return cpus
 
 
-def implied_bbml2(cpus):
-    """uniform | mixed | none from a per-CPU list (boot CPU first)."""
-    listed = [on_allow_list(c["midr"]) for c in cpus]
+def implied_bbml2(cpus, ranges=None):
+    """uniform | mixed | none from a per-CPU list (boot CPU first), by the
+    series' list or the given kernel's `ranges`."""
+    listed = [on_allow_list(c["midr"], ranges) for c in cpus]
     if not listed or not listed[0]:
         return "none"
     return "uniform" if all(listed) else "mixed"
+
+
+# The linear-map fields the series reports ("map", "repainted") for each state.
+SHAPE = {"blocks": ("blocks", 0), "pte": ("pte", 0), "repainted": ("pte", 1)}
 
 
 # What the kernel must report per (board bbml2, mode): the linear map's
@@ -87,7 +97,9 @@ _EXPECTED = {
 
 def expected_map(bbml2, mode):
     """'blocks' | 'pte' | 'repainted': what a board with these CPUs must end
-    up with in this mode (before any debug option that forces pages)."""
+    up with in this mode (before any debug option that forces pages). The
+    one rule for lab, bench and reports; bbml2=None (board unknown) answers
+    the modes where the board does not matter and raises for the others."""
     if mode == "off":
         return "pte"
     if mode == "assume":

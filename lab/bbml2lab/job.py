@@ -18,8 +18,8 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import (LabError, console, cpus, health, ktap, lavalog, lavarun, linmap, metadata, modecheck,
-               render, report)
+from . import (LabError, allowlist, console, cpus, health, ktap, lavalog, lavarun, linmap, metadata,
+               modecheck, render, report)
 from .fsutil import atomic_write, atomic_write_json
 
 TIMEOUT_MARGIN_S = 120
@@ -56,7 +56,9 @@ def evaluate(log_text, suite, expect=None):
     results = health.results(con, suite, ktap_results)
     results[1:1] = ktap_results          # boot, <ktap...>, suite_complete, poweroff, splats
     if expect:
-        results.append(modecheck.result(con, suite, expect["board"], expect["bbml2"],
+        board = expect["board"] + (f" (allow-list: {expect['allow_list']})"
+                                   if expect.get("allow_list") else "")
+        results.append(modecheck.result(con, suite, board, expect["bbml2"],
                                         expect["mode"], expect.get("cmdline", ""),
                                         ktap_results))
     v = log.verdict
@@ -72,16 +74,30 @@ def evaluate(log_text, suite, expect=None):
     return results, con, log
 
 
-def expectation(spec, board, cmdline):
+def expectation(spec, board, cmdline, kernel=None):
     """What the mission check expects of this job on this board. With
     maxcpus=N only the first N CPUs take part in the boot-time decision (a
     later CPU without BBML2 is refused, not repainted for), so the class is
-    that of those CPUs."""
-    bbml2 = board["bbml2"]
+    that of those CPUs. With `kernel` (the Image of an out-of-tree build)
+    the class comes from the allow-list in that build's source tree
+    (allowlist.py: mainline 7.3's list is longer than the series'); a tree
+    without a readable list leaves the inventory's class (the series')."""
+    ranges, source = None, None
+    tree = allowlist.tree_of_image(kernel) if kernel else None
+    if tree is not None:
+        try:
+            al = allowlist.extract(tree)
+            ranges, source = al["ranges"], f"{al['array']}[] of {tree.resolve()}"
+        except LabError as e:
+            source = f"the inventory's class ({e})"
+    bbml2 = board["bbml2"] if ranges is None else \
+        cpus.implied_bbml2(cpus.expand(board["cpus"], spec.cpus), ranges)
     for arg in str(cmdline).split():
         if arg.startswith("maxcpus=") and arg[8:].isdigit() and int(arg[8:]) >= 1:
-            bbml2 = cpus.implied_bbml2(cpus.expand(board["cpus"], spec.cpus)[:int(arg[8:])])
-    return {"board": spec.board, "bbml2": bbml2, "mode": spec.mode, "cmdline": cmdline}
+            bbml2 = cpus.implied_bbml2(cpus.expand(board["cpus"], spec.cpus)[:int(arg[8:])],
+                                       ranges)
+    return {"board": spec.board, "bbml2": bbml2, "mode": spec.mode, "cmdline": cmdline,
+            "allow_list": source}
 
 
 def _check_artifacts(art):
@@ -123,7 +139,7 @@ def run_job(spec, board, art, job_dir, renderer, run_tag, repo):
         meta["lava"] = {"job_id": job_id, "rc": outcome.rc, "timed_out": outcome.timed_out}
         meta["wall_s"] = round(outcome.wall_s, 3)
         results, con, log = evaluate((job_dir / "lava.jsonl").read_text(errors="replace"),
-                                     spec.suite, expectation(spec, board, cmdline))
+                                     spec.suite, expectation(spec, board, cmdline, art.kernel))
         if outcome.timed_out:
             results.append({"name": f"{spec.suite}.lava.timeout", "result": "fail",
                             "detail": f"lava-run killed after {outcome.wall_s:.0f} s"})

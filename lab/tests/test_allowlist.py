@@ -1,0 +1,100 @@
+"""The allow-list read from a kernel tree (issue 19) and the class it gives."""
+import pytest
+
+from bbml2lab import LabError, allowlist, cpus
+from conftest import LAB
+
+PATCH = next((LAB.parent / "kernel/patches").glob("0002-*.patch"))
+
+CPUTYPE = """
+#define ARM_CPU_IMP_ARM			0x41
+#define ARM_CPU_IMP_AMPERE		0xC0
+#define ARM_CPU_PART_CORTEX_X4		0xD82
+#define ARM_CPU_PART_CORTEX_A725	0xD87
+#define ARM_CPU_PART_C1_ULTRA		0xD8C
+#define AMPERE_CPU_PART_AMPERE1		0xAC3
+#define MIDR_CORTEX_X4 MIDR_CPU_MODEL(ARM_CPU_IMP_ARM, ARM_CPU_PART_CORTEX_X4)
+#define MIDR_CORTEX_A725 MIDR_CPU_MODEL(ARM_CPU_IMP_ARM, ARM_CPU_PART_CORTEX_A725)
+#define MIDR_C1_ULTRA MIDR_CPU_MODEL(ARM_CPU_IMP_ARM, ARM_CPU_PART_C1_ULTRA)
+#define MIDR_AMPERE1 MIDR_CPU_MODEL(ARM_CPU_IMP_AMPERE, AMPERE_CPU_PART_AMPERE1)
+"""
+
+# 7.3's shape: a BBM >= 3 check next to the list, MIDR_RANGE with a variant.
+CPUFEATURE_73 = """
+bool cpu_supports_bbml3(void)
+{
+	static const struct midr_range supports_bbml3_list[] = {
+		MIDR_REV_RANGE(MIDR_CORTEX_X4, 0, 3, 0xf),
+		MIDR_ALL_VERSIONS(MIDR_AMPERE1),
+		MIDR_ALL_VERSIONS(MIDR_CORTEX_A725),
+		/* Erratum 3683289 fixed in r1p1 */
+		MIDR_RANGE(MIDR_C1_ULTRA, 1, 1, 0xf, 0xf),
+		{}
+	};
+	if (SYS_FIELD_GET(ID_AA64MMFR2_EL1, BBM, mmfr2) >= ID_AA64MMFR2_EL1_BBM_3)
+		return true;
+	return is_midr_in_range_list(supports_bbml3_list);
+}
+"""
+
+
+def test_reads_73_shape():
+    al = allowlist.parse(CPUFEATURE_73, CPUTYPE)
+    assert al["array"] == "supports_bbml3_list"
+    assert al["bbm_min"] == 3
+    assert [r[:6] for r in al["ranges"]] == [
+        (0x41, 0xd82, 0, 3, 0, 0xf), (0xc0, 0xac3, 0, 0, 0xf, 0xf),
+        (0x41, 0xd87, 0, 0, 0xf, 0xf), (0x41, 0xd8c, 1, 1, 0xf, 0xf)]
+
+
+@pytest.mark.parametrize("midr,listed", [
+    (0x410fd823, True), (0x410fd822, False), (0x411fd823, False),   # X4: r0p3+ of variant 0
+    (0x410fd870, True), (0x412fd871, True),                         # A725: any version
+    (0x410fd8c0, False), (0x411fd8c0, False), (0x411fd8c1, True),   # C1-Ultra: r1p1 and later
+    (0x412fd8c0, True),                                             # r2p0 is past r1p1
+    (0x000f0510, False),                                            # QEMU max
+])
+def test_range_is_variant_and_revision_together(midr, listed):
+    al = allowlist.parse(CPUFEATURE_73, CPUTYPE)
+    assert allowlist.matches(al["ranges"], midr) is listed
+
+
+def test_series_patch_gives_the_series_list():
+    """The reader on the series' own hunk agrees with cpus.ALLOW_LIST."""
+    hunk = "\n".join(line[1:] for line in PATCH.read_text().splitlines()
+                     if line.startswith("+") and not line.startswith("+++"))
+    cputype = "\n".join(f"#define {name} MIDR_CPU_MODEL({v[0]:#x}, {v[1]:#x})"
+                        for name, v in cpus.ALLOW_LIST.items())
+    al = allowlist.parse(hunk, cputype)
+    assert al["bbm_min"] is None
+    for midr in (0x410fd842, 0x410fd841, 0x410fd823, 0xc00fac30, 0x410fd870, 0x000f0510):
+        assert allowlist.matches(al["ranges"], midr) is cpus.on_allow_list(midr)
+
+
+def test_a725_board_differs_between_the_kernels():
+    board = [{"class": "cortex-a725", "midr": "0x410fd870"}] * 4
+    al = allowlist.parse(CPUFEATURE_73, CPUTYPE)
+    assert cpus.implied_bbml2(board) == "none"
+    assert cpus.implied_bbml2(board, al["ranges"]) == "uniform"
+    mixed = [{"class": "cortex-x4", "midr": "0x410fd823"}] + board[:3]
+    assert cpus.implied_bbml2(mixed) == "mixed"
+    assert cpus.implied_bbml2(mixed, al["ranges"]) == "uniform"
+
+
+@pytest.mark.parametrize("cpufeature,cputype,msg", [
+    ("", CPUTYPE, "found 0"),
+    (CPUFEATURE_73.replace("MIDR_AMPERE1)", "MIDR_NOPE)"), CPUTYPE, "MIDR_NOPE is not defined"),
+    (CPUFEATURE_73.replace("MIDR_ALL_VERSIONS(MIDR_AMPERE1)", "MIDR_FUTURE(MIDR_AMPERE1, 2)"),
+     CPUTYPE, "does not know"),
+    (CPUFEATURE_73.replace("0, 3, 0xf", "0, x, 0xf"), CPUTYPE, "not a number"),
+])
+def test_unreadable_lists_are_errors(cpufeature, cputype, msg):
+    with pytest.raises(LabError, match=msg):
+        allowlist.parse(cpufeature, cputype)
+
+
+def test_expected_map_is_one_rule():
+    assert cpus.expected_map(None, "assume") == "blocks"
+    assert cpus.SHAPE[cpus.expected_map(None, "assume-repaint")] == ("pte", 1)
+    with pytest.raises(LabError):
+        cpus.expected_map(None, "none")
