@@ -16,7 +16,8 @@
  *   functime name=NAME call=K vcpu=V insns=N exit=ret|tail
  *
  * N is the number of guest instructions executed by all vCPUs from the
- * function's entry to its return on the followed vCPU: under -icount
+ * function's first instruction to its return (RET included) on the
+ * followed vCPU: under -icount
  * shift=0 that is the virtual time in ns the vCPU spent in the function
  * (what the series' repaint_ns measures there). Entry: the function's first
  * instruction executes on that vCPU. Return: a RET inside the range at the
@@ -61,6 +62,17 @@ struct fn {
 	uint64_t sum;
 };
 
+/*
+ * One registered callback: its function and how many instructions of its
+ * TB the global counter already holds past this instruction's own count
+ * (the TB's inline add runs when the TB starts): entries count themselves,
+ * exits count through themselves, so a call is exact to the instruction.
+ */
+struct site {
+	struct fn *f;
+	uint64_t ahead;
+};
+
 static struct fn fns[MAX_FN];
 static int nfn;
 static unsigned int follow_vcpu;
@@ -69,17 +81,20 @@ static FILE *out;
 
 static void on_entry(unsigned int vcpu, void *udata)
 {
-	struct fn *f = udata;
+	struct site *st = udata;
+	struct fn *f = st->f;
 
 	if (vcpu != follow_vcpu)
 		return;
+	/* the TB's instructions from this one on are already in total */
 	if (f->depth++ == 0)
-		f->entry_total = total;
+		f->entry_total = total - st->ahead - 1;
 }
 
-static void leave(struct fn *f, const char *how)
+static void leave(struct site *st, const char *how)
 {
-	uint64_t n = total - f->entry_total;
+	struct fn *f = st->f;
+	uint64_t n = total - st->ahead - f->entry_total;
 
 	f->depth = 0;
 	f->calls++;
@@ -92,24 +107,37 @@ static void leave(struct fn *f, const char *how)
 
 static void on_ret(unsigned int vcpu, void *udata)
 {
-	struct fn *f = udata;
+	struct site *st = udata;
 
-	if (vcpu != follow_vcpu || f->depth == 0)
+	if (vcpu != follow_vcpu || st->f->depth == 0)
 		return;
-	if (--f->depth == 0)
-		leave(f, "ret");
+	if (--st->f->depth == 0)
+		leave(st, "ret");
 }
 
 static void on_tail(unsigned int vcpu, void *udata)
 {
-	struct fn *f = udata;
+	struct site *st = udata;
 
-	if (vcpu != follow_vcpu || f->depth == 0)
+	if (vcpu != follow_vcpu || st->f->depth == 0)
 		return;
-	if (f->depth == 1)
-		leave(f, "tail");
+	if (st->f->depth == 1)
+		leave(st, "tail");
 	else
-		f->depth--;
+		st->f->depth--;
+}
+
+static void reg(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_udata_cb_t cb,
+		struct fn *f, uint64_t ahead)
+{
+	/* one per translation; QEMU gives no hook to free them (few, small) */
+	struct site *st = malloc(sizeof(*st));
+
+	if (!st)
+		abort();
+	st->f = f;
+	st->ahead = ahead;
+	qemu_plugin_register_vcpu_insn_exec_cb(insn, cb, QEMU_PLUGIN_CB_NO_REGS, st);
 }
 
 /* RET, RETAA, RETAB (any register). */
@@ -131,6 +159,7 @@ static uint64_t b_target(uint32_t i, uint64_t pc)
 
 static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
+	(void)id;
 	size_t n = qemu_plugin_tb_n_insns(tb);
 
 	qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64,
@@ -150,21 +179,20 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 				continue;
 			memcpy(&word, qemu_plugin_insn_data(insn), 4);
 			if (pc == f->start)
-				qemu_plugin_register_vcpu_insn_exec_cb(insn, on_entry,
-								       QEMU_PLUGIN_CB_NO_REGS, f);
+				reg(insn, on_entry, f, n - k - 1);
 			if (is_ret(word))
-				qemu_plugin_register_vcpu_insn_exec_cb(insn, on_ret,
-								       QEMU_PLUGIN_CB_NO_REGS, f);
+				reg(insn, on_ret, f, n - k - 1);
 			t = b_target(word, pc);
 			if (t && (t < f->start || t >= f->end))
-				qemu_plugin_register_vcpu_insn_exec_cb(insn, on_tail,
-								       QEMU_PLUGIN_CB_NO_REGS, f);
+				reg(insn, on_tail, f, n - k - 1);
 		}
 	}
 }
 
 static void at_exit(qemu_plugin_id_t id, void *udata)
 {
+	(void)id;
+	(void)udata;
 	for (int j = 0; j < nfn; j++)
 		fprintf(out, "functime-summary name=%s calls=%llu insns=%llu open=%d\n",
 			fns[j].name, (unsigned long long)fns[j].calls,
