@@ -131,12 +131,20 @@ def parser():
     p.add_argument("--no-build", action="store_true", help="skip make kernel-*/rootfs-*")
     p.add_argument("--no-publish", action="store_true", help="skip run.py publish")
 
-    p = sub.add_parser("resume", help="re-attach to a lab run after the runner was killed")
+    p = sub.add_parser("resume", help="re-attach to a lab run after the runner was killed "
+                       "or detached (SIGTERM)")
     p.add_argument("run", help="results/<run> of a `lab` or `nightly` run")
     p.add_argument("--server", help="LAVA RPC URI (default: the run's)")
     p.add_argument("--keep", type=int, default=14,
                    help="a resumed nightly: runs that keep their job dirs (%(default)s)")
     _wait_options(p)
+
+    p = sub.add_parser("cancel", help="cancel a lab run's unfinished LAVA jobs, keeping "
+                       "their partial logs")
+    p.add_argument("run", help="results/<run> of a `lab` or `nightly` run")
+    p.add_argument("--server", help="LAVA RPC URI (default: the run's)")
+    p.add_argument("--keep", type=int, default=14,
+                   help="a canceled nightly: runs that keep their job dirs (%(default)s)")
 
     p = sub.add_parser("plans", help="list plans, modes and boards")
     p.add_argument("--matrix", default=DEFAULTS["matrix"])
@@ -327,7 +335,8 @@ def _server(uri):
 
 
 def _on_sigterm():
-    """SIGTERM raises labrun.Terminated in the main thread (cancel + record)."""
+    """SIGTERM raises labrun.Terminated in the main thread: the run is
+    recorded as detached, LAVA's jobs keep running (resume re-attaches)."""
     import signal
 
     def handler(signum, frame):
@@ -385,29 +394,58 @@ def cmd_nightly(args):
             nightly.build_and_publish(sorted({s.config for s in specs}), REPO, session.say,
                                       build=not args.no_build, publish=not args.no_publish)
         code, session = lab_run(args, before=before)
-        cmp = nightly.finish_night(session.run_dir, args.results, args.keep)
-        print(f"compare: {len(cmp['new_failures'])} new failure(s), {len(cmp['fixed'])} fixed, "
-              f"{len(cmp['flaky'])} flaky, {len(cmp['missing'])} missing "
-              f"(against {cmp['previous'] or 'no previous night'})")
-        print(session.meta["summary"])
-        return code or (1 if cmp["new_failures"] else 0)
+        return _close_night(session, args.results, args.keep, code, args)
     finally:
         lock.release()
 
 
-def cmd_resume(args):
-    """resume: finish a lab run whose runner was killed."""
-    from . import labrun
-    _on_sigterm()
-    session = labrun.resume(args.run, lambda uri: _server(args.server or uri), REPO,
-                            args.argv, policy=_policy(args))
-    session.go()
-    code = session.finish()
-    if session.meta.get("nightly"):
-        from . import nightly
-        cmp = nightly.finish_night(session.run_dir, session.run_dir.parent, args.keep)
-        code = code or (1 if cmp["new_failures"] else 0)
-    return code
+def _close_night(session, root, keep, code, args):
+    """A nightly's end: a detached night waits for resume; any other is
+    compared, summarised and announced. The exit code: the run's, or 1
+    for new failures (infrastructure errors alone: labrun.INFRA_EXIT)."""
+    from . import labrun, nightly
+    if session.meta["status"] == labrun.DETACHED:
+        print(f"nightly detached: no comparison until `lab/run.py resume {session.run_dir}`")
+        return code
+    cmp = nightly.finish_night(session.run_dir, root, keep)
+    print(f"compare: {len(cmp['new_failures'])} new failure(s), {len(cmp['fixed'])} fixed, "
+          f"{len(cmp['flaky'])} flaky, {len(cmp['missing'])} missing, "
+          f"{len(cmp.get('infrastructure', []))} infrastructure error(s) "
+          f"(against {cmp['previous'] or 'no previous night'})")
+    print(session.meta["summary"])
+    if code == labrun.INFRA_EXIT and cmp["new_failures"]:
+        return 1
+    return code or (1 if cmp["new_failures"] else 0)
+
+
+def cmd_resume(args, verb="resume"):
+    """resume: finish a lab run whose runner was killed or detached; under
+    the nightly's lock of the run's results root. cancel: the same, but
+    every unfinished job is canceled (its partial log kept)."""
+    from . import labrun, nightly
+    run = Path(args.run)
+    labrun.load_run(run)                      # one clear error before anything else
+    lock = nightly.Lock(run.resolve().parent / nightly.LOCK)
+    try:
+        _on_sigterm()
+        policy = _policy(args) if verb == "resume" else labrun.Policy()
+        session = labrun.resume(run, lambda uri: _server(args.server or uri), REPO,
+                                args.argv, policy=policy, verb=verb)
+        if verb == "cancel":
+            session.cancel_all("canceled by `run.py cancel`")
+        else:
+            session.go()
+        code = session.finish()
+        if session.meta.get("nightly"):
+            return _close_night(session, run.resolve().parent, args.keep, code, args)
+        return code
+    finally:
+        lock.release()
+
+
+def cmd_cancel(args):
+    """cancel: cancel a lab run's unfinished jobs on LAVA and record them."""
+    return cmd_resume(args, verb="cancel")
 
 
 def cmd_plans(args):
@@ -469,7 +507,7 @@ def cmd_power_config(args):
 
 
 COMMANDS = {"matrix": cmd_boot, "run": cmd_boot, "render": cmd_render, "validate": cmd_validate,
-            "parse": cmd_parse, "lab": cmd_lab, "resume": cmd_resume,
+            "parse": cmd_parse, "lab": cmd_lab, "resume": cmd_resume, "cancel": cmd_cancel,
             "nightly": cmd_nightly, "plans": cmd_plans,
             "power-config": cmd_power_config, "publish": cmd_publish,
             "lab-config": cmd_lab_config}

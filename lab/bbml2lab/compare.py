@@ -1,12 +1,16 @@
 """Night against night: what changed between two runs' results.json.
 
 A test is (job, result name). Against the previous night:
-  new_failures  fail/error now, pass or skip before (or a new test failing)
-  fixed         pass now, fail/error before
-  flaky         its outcome flipped at least twice over the recent nights
-                (history, oldest first, ending with this night), or its job
-                needed a resubmission tonight; listed here instead of above
-  missing       reported before, not now (a job that did not run, a cut stream)
+  new_failures    fail/error now, pass or skip before (or a new test failing)
+  fixed           pass now, fail/error before
+  flaky           a test that ran and both failed and passed within this
+                  night (flaky_tests: (job, name) pairs the run recorded);
+                  listed here instead of above
+  missing         reported before, not now (a cut stream, a job that did
+                  not run for a reason other than the lab's)
+  infrastructure  jobs that ended as infrastructure errors (no kernel ran:
+                  result "error" with "infra": true), per board; never
+                  failures, never flaky; their tests are not "missing"
 Kept small on purpose: `make report` (bench/report.py) is the one report
 mechanism and can grow from this module.
 """
@@ -28,35 +32,43 @@ def load(run_dir):
         return None
 
 
-def _flips(outcomes):
-    seq = ["bad" if o in BAD else "good" for o in outcomes if o is not None]
-    return sum(1 for a, b in zip(seq, seq[1:]) if a != b)
-
-
-def compare(current, previous, history=(), retried_jobs=()):
+def compare(current, previous, history=(), flaky_tests=()):
     """The comparison as a dict. history: older nights' results lists,
-    oldest first, not including `previous` or `current`."""
+    oldest first, not including `previous` or `current` (kept for the
+    report; flakiness is judged within the night only)."""
     cur, prev = _index(current), _index(previous or [])
-    nights = [_index(h) for h in history] + [prev, cur]
-    out = {"new_failures": [], "fixed": [], "flaky": [], "missing": [], "new_tests": 0,
-           "tests": len(cur), "previous_tests": len(prev)}
+    flaky_tests = {tuple(k) for k in flaky_tests}
+    infra_jobs = {r["job"] for r in current if r.get("infra")}
+    out = {"new_failures": [], "fixed": [], "flaky": [], "missing": [], "infrastructure": [],
+           "new_tests": 0, "tests": len(cur) - len(infra_jobs), "previous_tests": len(prev)}
     for key, r in cur.items():
-        before = prev.get(key)
-        outcomes = [n.get(key, {}).get("result") for n in nights]
         item = {"job": key[0], "name": key[1], "result": r["result"],
-                "previous": before["result"] if before else None,
                 "detail": (r.get("detail") or "").splitlines()[0] if r.get("detail") else ""}
+        if r.get("infra"):
+            out["infrastructure"].append({**item, "board": r.get("board"),
+                                          "not_run": sum(1 for k in prev if k[0] == key[0])})
+            continue
+        before = prev.get(key)
+        item["previous"] = before["result"] if before else None
         if before is None:
             out["new_tests"] += 1
-        if _flips(outcomes) >= 2 or (key[0] in retried_jobs and r["result"] in BAD):
+        if key in flaky_tests:
             out["flaky"].append(item)
         elif r["result"] in BAD and (before is None or before["result"] not in BAD):
             out["new_failures"].append(item)
         elif r["result"] == "pass" and before and before["result"] in BAD:
             out["fixed"].append(item)
     for key, r in prev.items():
-        if key not in cur:
+        if key not in cur and key[0] not in infra_jobs:
             out["missing"].append({"job": key[0], "name": key[1], "previous": r["result"]})
+    return out
+
+
+def infrastructure_by_board(cmp):
+    """{board: [job, ...]} of the night's infrastructure errors."""
+    out = {}
+    for item in cmp.get("infrastructure", []):
+        out.setdefault(item.get("board") or "?", []).append(item["job"])
     return out
 
 
@@ -65,8 +77,16 @@ def markdown(cmp, current_id, previous_id):
     lines = [f"# {current_id} against {previous_id or '(no previous night)'}", "",
              f"{len(cmp['new_failures'])} new failure(s), {len(cmp['fixed'])} fixed, "
              f"{len(cmp['flaky'])} flaky, {len(cmp['missing'])} missing, "
-             f"{cmp['new_tests']} new test(s); {cmp['tests']} tests tonight, "
-             f"{cmp['previous_tests']} before.", ""]
+             f"{cmp['new_tests']} new test(s), "
+             f"{len(cmp.get('infrastructure', []))} infrastructure error(s); "
+             f"{cmp['tests']} tests tonight, {cmp['previous_tests']} before.", ""]
+    if cmp.get("infrastructure"):
+        lines += ["## Infrastructure errors (no kernel ran: not test results)", ""]
+        for item in cmp["infrastructure"]:
+            lines.append(f"- board `{item.get('board')}`: `{item['job']}`: {item['detail']}"
+                         + (f" ({item['not_run']} test(s) of the previous night not run)"
+                            if item.get("not_run") else ""))
+        lines.append("")
     for key, title in (("new_failures", "New failures"), ("fixed", "Fixed"),
                        ("flaky", "Flaky"), ("missing", "Missing")):
         if not cmp[key]:

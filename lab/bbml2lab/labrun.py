@@ -18,27 +18,48 @@ Results are the local run's (job.evaluate: one parser) plus
   <suite>.lava.artifacts_sha256   LAVA's downloads equal the manifest
 
 Resubmission (at most MAX_RESUBMIT times) only for health Incomplete with
-error_type Infrastructure when our own parse saw no boot marker and no
-splat: a kernel panic that closes a QEMU console is "Connection closed", an
-infrastructure error to LAVA, but a test failure here.
+error_type Infrastructure while nothing shows that a kernel started
+(retry.py): a kernel panic that closes a QEMU console is "Connection
+closed", an infrastructure error to LAVA, but a test failure here. When the
+retries are used up the job is one infrastructure error of its board
+(result "error" with "infra": true, metadata status "infrastructure"), not
+test failures; the run's exit status is then 3 (INFRA_EXIT) unless tests
+failed (1) or the runner erred (2).
+
+Results are never lost:
+  a job LAVA still calls Running while its worker is Offline is judged from
+  the server's log at once when that log holds lava-run's final result
+  (lava-run finishes and uploads without its worker), else once the job's
+  own timeout has passed; a job Running past its timeout is judged from its
+  log too (and canceled to free the board);
+  a job canceled (deadline, `run.py cancel`, a permanent server error) keeps
+  the partial log and what it shows;
+  SIGTERM records the run as detached and exits without cancelling:
+  `resume` re-attaches, `run.py cancel RUN` cancels.
+Server faults are temporary unless they say otherwise (lavaserver.py); each
+job has its own error boundary, so one job's failure never ends the run.
 """
 import hashlib
 import json
 import re
 import time
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
-from . import LabError, artcheck, health, lavalog, lavaserver, linmap, metadata, render, report
+from . import LabError, artcheck, lavalog, lavaserver, linmap, metadata, render, report
 from .config import JobSpec
 from .fsutil import atomic_write, atomic_write_json, new_job_dir
 from .job import evaluate, expectation
+from .retry import MAX_RESUBMIT, infrastructure_error, kernel_started, should_resubmit  # noqa: F401
 from .session import Session
 
-MAX_RESUBMIT = 2
 RUN_STATE = "lab.json"
+INFRA_EXIT = 3
+DETACHED = "detached"
+RUNNING = "Running"
 
 
 @dataclass
@@ -52,10 +73,22 @@ class Policy:
     log_refetch: int = 3
     log_delay_s: float = 10.0
     max_resubmit: int = MAX_RESUBMIT
+    overdue_grace_s: float = 300.0     # past the job's own timeout: LAVA lost it
 
 
 class Terminated(Exception):
-    """SIGTERM arrived: cancel what was submitted, keep what was recorded."""
+    """SIGTERM arrived: record the run as detached and leave LAVA's jobs
+    running (resume re-attaches them)."""
+
+
+def job_timeout_s(definition):
+    """The job's own timeout (timeouts.job) in seconds, or None."""
+    try:
+        t = (yaml.safe_load(definition) or {}).get("timeouts", {}).get("job", {})
+        return sum(float(t.get(k, 0)) * f for k, f in (("days", 86400), ("hours", 3600),
+                                                        ("minutes", 60), ("seconds", 1))) or None
+    except (yaml.YAMLError, AttributeError, TypeError, ValueError):
+        return None
 
 
 def lava_name(text):
@@ -66,23 +99,6 @@ def lava_name(text):
 def definition_sha256(text):
     """sha256 of a job definition's text."""
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def should_resubmit(show, verdict, con, attempts, max_resubmit=MAX_RESUBMIT):
-    """(bool, why): the retry rule, on LAVA's health/error type and our parse."""
-    if show.get("health") != "Incomplete":
-        return False, f"health {show.get('health')}"
-    error_type = (verdict or {}).get("error_type")
-    if error_type != "Infrastructure":
-        return False, f"error type {error_type}"
-    if con.boot:
-        return False, "the guest booted (boot marker seen): a test failure, not retried"
-    splats = health.find_splats(con.kernel + con.dmesg)
-    if splats:
-        return False, f"kernel splat before the boot marker: {splats[0]}"
-    if attempts > max_resubmit:
-        return False, f"resubmitted {max_resubmit} times already"
-    return True, f"infrastructure error before boot: {(verdict or {}).get('error_msg')}"
 
 
 def cross_check(ours, lava_results, suite):
@@ -146,9 +162,12 @@ def _results_list(text):
     return out
 
 
-def server_job(renderer, spec, board, base, manifest, queue_hours=None, provenance=None):
+def server_job(renderer, spec, board, base, manifest, queue_hours=None, provenance=None,
+               run_id=None):
     """(validated job dict, {label: url}) of one job for a server: http
-    artifact URLs under `base`, each pinned to the manifest's sha256."""
+    artifact URLs under `base`, each pinned to the manifest's sha256; the
+    job name ends with the run id, so a job left on the server can be
+    traced to its run (and canceled)."""
     files = artcheck.job_files(spec, board)
     urls = {label: artcheck.url(base, path) for label, path in files.items()}
     sha = {label: (manifest["files"].get(path) or {}).get("sha256") for label, path in files.items()}
@@ -161,7 +180,7 @@ def server_job(renderer, spec, board, base, manifest, queue_hours=None, provenan
         sha = {**sha, "kernel": sha["image"], "shim": sha["kernel"]}
     job, _ = renderer.job(spec, board, kernel, urls["ramdisk"], urls.get("dtb"),
                           sha256=sha, queue_hours=queue_hours, provenance=provenance,
-                          tags=board["lava"]["tags"], shim_url=shim)
+                          tags=board["lava"]["tags"], shim_url=shim, run_id=run_id)
     render.validate_job(job, where=f"job {spec.name}")
     return job, urls
 
@@ -177,6 +196,8 @@ class LabJob:
         self.next_poll = 0.0
         self.interval = None
         self.started = None         # clock() at the first submit of this runner
+        self.running_since = None   # clock() when this runner first saw it Running
+        self.worker = None          # the LAVA worker of its device, once known
 
     @property
     def current(self):
@@ -235,13 +256,18 @@ class LabSession(Session):
                    "lava_verdict": (meta.get("lava") or {}).get("health"),
                    "error": meta["error"], "mode": spec.mode, "board": spec.board,
                    "linear_map": meta.get("linear_map"), "attempts": len(job.attempts),
-                   "lava_job_ids": [a.get("job_id") for a in job.attempts]}
+                   "lava_job_ids": [a.get("job_id") for a in job.attempts],
+                   "infra": meta["status"] == "infrastructure",
+                   "retries": sum(1 for a in job.attempts if (a.get("retry") or {}).get("resubmit")),
+                   "flaky_tests": meta.get("flaky_tests", [])}
         self.results += results
         self.jobs.append(summary)
         self._write()
         c = meta["counts"]
         line = (f"{spec.name}: {meta['verdict'].upper()} ({c['pass']} passed, {c['fail']} "
                 f"failed, {c['skip']} skipped)")
+        if summary["infra"]:
+            line = f"{spec.name}: INFRASTRUCTURE ERROR on {spec.board}"
         if len(job.attempts) > 1:
             line += f" after {len(job.attempts)} attempts"
         if meta["error"]:
@@ -256,11 +282,18 @@ class LabSession(Session):
                           "hostname": board["lava"]["hostname"]},
                 "lab": {"server": self.server.uri, "urls": job.urls}}
 
-    def _job_error(self, job, message):
-        meta = self._base_meta(job)
+    def _job_error(self, job, message, results=(), meta=None):
+        """The job ends as an error; results: what its partial log showed."""
+        meta = meta or self._base_meta(job)
         meta["status"], meta["error"] = "error", message
-        self._finish_job(job, [{"name": f"{job.spec.suite}.job", "result": "error",
-                                "detail": message}], meta)
+        self._finish_job(job, list(results) + [{"name": f"{job.spec.suite}.job",
+                                                "result": "error", "detail": message}], meta)
+
+    def _internal_error(self, job, e):
+        """The job's error boundary: an unexpected exception ends this job
+        only (traceback in error.txt); its attempts stay recorded."""
+        atomic_write(job.dir / "error.txt", self.server.redact(traceback.format_exc()))
+        self._job_error(job, f"internal error: {type(e).__name__}: {self.server.redact(e)}")
 
     # --- preparing -----------------------------------------------------------
     def prepare(self, specs, boards, renderer, queue_hours=None):
@@ -272,13 +305,15 @@ class LabSession(Session):
         for spec in specs:
             kver = (info.get("kernel_versions") or {}).get(spec.config)
             provenance = {k: str(v) for k, v in (("git_revision", info.get("git_revision")),
-                                                 ("kernel_version", kver)) if v}
+                                                 ("kernel_version", kver),
+                                                 ("run_id", self.run_id)) if v}
             board = boards[spec.board]
             job = LabJob(spec, board, new_job_dir(self.run_dir, spec.name))
             self.lab_jobs.append(job)
             try:
                 definition, job.urls = server_job(renderer, spec, board, self.base,
-                                                  self.manifest, queue_hours, provenance)
+                                                  self.manifest, queue_hours, provenance,
+                                                  run_id=self.run_id)
                 job.definition = render.dump(definition)
                 atomic_write(job.dir / "job.yaml", job.definition)
             except LabError as e:
@@ -317,6 +352,7 @@ class LabSession(Session):
         attempt.update(job_id=ids[0], state="Submitted", url=self.server.job_url(ids[0]))
         if job.started is None:
             job.started = self.clock()
+        job.running_since = None
         job.record(self.server.uri)
         job.interval, job.next_poll = self.policy.poll_s, self.clock() + self.policy.poll_s
         self.say(f"{job.spec.name}: attempt {n} submitted as LAVA job {ids[0]}")
@@ -328,45 +364,61 @@ class LabSession(Session):
             if job.done or (job.current and job.current.get("job_id")
                             and job.current["state"] != "submitting"):
                 continue
-            err = self._submit(job)
+            try:
+                err = self._submit(job)
+            except (Terminated, KeyboardInterrupt, lavaserver.AuthError):
+                raise
+            except Exception as e:       # noqa: BLE001 (the job's error boundary)
+                self._internal_error(job, e)
+                continue
             if err:
                 self._job_error(job, err)
+
+    def _active(self):
+        return [j for j in self.lab_jobs if not j.done and j.current
+                and j.current.get("job_id")]
 
     def wait_all(self):
         """Poll every submitted job until all are finished or the deadline."""
         deadline = self.clock() + self.policy.deadline_s
         while True:
-            active = [j for j in self.lab_jobs if not j.done and j.current
-                      and j.current.get("job_id")]
+            active = self._active()
             if not active:
                 return
             now = self.clock()
             if now >= deadline:
                 for job in active:
-                    self._cancel(job)
-                    self._job_error(job, f"overall deadline of {self.policy.deadline_s:.0f} s "
-                                         f"passed (LAVA job {job.current['job_id']} canceled)")
+                    self._salvage(job, f"overall deadline of {self.policy.deadline_s:.0f} s "
+                                       f"passed (LAVA job {job.current['job_id']} canceled)")
                 return
             due = [j for j in active if j.next_poll <= now]
             if not due:
                 self.sleep(max(0.0, min(min(j.next_poll for j in active), deadline) - now))
                 continue
             for job in due:
-                self._poll(job)
+                try:
+                    self._poll(job)
+                except (Terminated, KeyboardInterrupt, lavaserver.AuthError):
+                    raise
+                except Exception as e:   # noqa: BLE001 (the job's error boundary)
+                    self._internal_error(job, e)
+
+    def _backoff(self, job, e):
+        self.say(f"{job.spec.name}: server not answering, will retry: {e}")
+        job.interval = min(job.interval * 2, self.policy.poll_max_s)
+        job.next_poll = self.clock() + job.interval
 
     def _poll(self, job):
         attempt = job.current
         try:
             show = self.server.show(attempt["job_id"])
         except lavaserver.TemporaryError as e:
-            self.say(f"{job.spec.name}: server not answering, will retry: {e}")
-            job.interval = min(job.interval * 2, self.policy.poll_max_s)
-            job.next_poll = self.clock() + job.interval
+            self._backoff(job, e)
             return
         except lavaserver.PermanentError as e:
             if isinstance(e, lavaserver.AuthError):
                 raise
-            self._job_error(job, f"LAVA job {attempt['job_id']}: {e}")
+            self._salvage(job, f"LAVA job {attempt['job_id']}: {e}")
             return
         changed = (show.get("state"), show.get("health")) != (attempt["state"], attempt["health"])
         attempt.update(state=show.get("state"), health=show.get("health"),
@@ -378,34 +430,94 @@ class LabSession(Session):
             job.interval = min(job.interval * 1.5, self.policy.poll_max_s)
         if show.get("state") == lavaserver.FINISHED:
             self._finished(job, show)
-        else:
-            job.next_poll = self.clock() + job.interval
+            return
+        if show.get("state") == RUNNING and self._lost(job, show):
+            return
+        job.next_poll = self.clock() + job.interval
 
-    def _fetch_log(self, job_id):
-        """The whole log; refetched while LAVA's final verdict is missing."""
-        text = ""
-        for i in range(self.policy.log_refetch + 1):
+    def _worker_state(self, job, device):
+        """(worker, its state) of the job's device; (None, None) if unknown."""
+        try:
+            if job.worker is None:
+                job.worker = self.server.device(device).get("worker")
+            if not job.worker:
+                return None, None
+            return job.worker, self.server.worker(job.worker).get("state")
+        except lavaserver.AuthError:
+            raise
+        except lavaserver.LavaError:
+            return job.worker, None
+
+    def _lost(self, job, show):
+        """A Running job LAVA will not finish by itself: its worker is
+        Offline, or it is past its own timeout. Judged from the server's log
+        (True) when that log holds lava-run's final result, or once the
+        timeout has passed; else False (keep polling)."""
+        attempt, now = job.current, self.clock()
+        if job.running_since is None:
+            job.running_since = now
+        limit = job_timeout_s(job.definition or "")
+        overdue = limit is not None and now - job.running_since > limit + self.policy.overdue_grace_s
+        device = show.get("device") or attempt.get("device")
+        worker, state = self._worker_state(job, device) if device else (None, None)
+        offline = state == "Offline"
+        if not (offline or overdue):
+            return False
+        why = (f"worker {worker} Offline while LAVA calls the job Running" if offline
+               else f"LAVA still calls it Running {now - job.running_since:.0f} s after it "
+                    f"started, past its timeout of {limit:.0f} s")
+        if not overdue:
+            try:
+                _, text = self.server.logs(attempt["job_id"], 0)
+            except lavaserver.AuthError:
+                raise
+            except lavaserver.LavaError:
+                return False
+            if lavalog.parse(text).verdict is None:
+                if attempt.get("lost") != why:
+                    attempt["lost"] = why
+                    job.record(self.server.uri)
+                    self.say(f"{job.spec.name}: {why}; no final result in its log yet, "
+                             f"waiting until its own timeout")
+                return False
+        attempt["lost"] = why
+        self.say(f"{job.spec.name}: {why}: judged from the server's log")
+        self._cancel(job)             # frees the board once the worker is back
+        self._finished(job, {**show, "state": lavaserver.FINISHED}, lost=why)
+        return True
+
+    def _fetch_log(self, job_id, refetch=None):
+        """The whole log; refetched while LAVA's final verdict is missing.
+        Temporary faults leave what arrived; nothing here raises but AuthError."""
+        text, refetch = "", self.policy.log_refetch if refetch is None else refetch
+        for i in range(refetch + 1):
             try:
                 _, text = self.server.logs(job_id, 0)
-            except lavaserver.TemporaryError:
+            except lavaserver.AuthError:
+                raise
+            except lavaserver.LavaError:
                 text = text or ""
             if lavalog.parse(text).verdict is not None:
                 return text, i
-            if i < self.policy.log_refetch:
+            if i < refetch:
                 self.sleep(self.policy.log_delay_s)
-        return text, self.policy.log_refetch
+        return text, refetch
 
-    def _finished(self, job, show):
+    def _judge(self, job, show, refetch=None):
+        """Fetch and parse the current attempt into attempt-<n>/: (text,
+        lava results text, results, console, log, verdict)."""
         spec, attempt = job.spec, job.current
         adir = job.dir / f"attempt-{attempt['n']}"
         adir.mkdir(exist_ok=True)
         show = json.loads(self.server.redact(json.dumps(show)))
         atomic_write_json(adir / "show.json", show)
-        text, refetches = self._fetch_log(attempt["job_id"])
+        text, refetches = self._fetch_log(attempt["job_id"], refetch)
         text = self.server.redact(text)     # a board may echo anything: keep the token out
         atomic_write(adir / "lava.yaml", text)
         try:
             results_text = self.server.redact(self.server.results_yaml(attempt["job_id"]))
+        except lavaserver.AuthError:
+            raise
         except lavaserver.LavaError as e:
             results_text = ""
             attempt["results_error"] = str(e)
@@ -422,11 +534,21 @@ class LabSession(Session):
         verdict = log.verdict or next(
             (r.get("metadata") for r in lava_results
              if r.get("definition") == "lava" and r.get("case") == "job"), None) or {}
+        started = kernel_started(con, log.console)
         attempt.update(error_type=verdict.get("error_type"), error_msg=verdict.get("error_msg"),
                        log_refetches=refetches, boot_marker=bool(con.boot),
-                       device=show.get("device"))
+                       kernel_started=started, device=show.get("device"))
+        return show, text, results_text, results, con, log, verdict
+
+    def _finished(self, job, show, lost=None):
+        spec, attempt = job.spec, job.current
+        refetch = 0 if lost else None
+        show, text, results_text, results, con, log, verdict = self._judge(job, show, refetch)
+        if lost:                      # LAVA's health never came: take lava-run's verdict
+            show["health"] = "Complete" if verdict.get("result") == "pass" else "Incomplete"
+            show["lost"] = lost
         retry, why = should_resubmit(show, verdict, con, len(job.attempts),
-                                     self.policy.max_resubmit)
+                                     self.policy.max_resubmit, log.console)
         attempt["retry"] = {"resubmit": retry, "why": why}
         job.record(self.server.uri)
         if retry:
@@ -436,9 +558,25 @@ class LabSession(Session):
                 return
             results.append({"name": f"{spec.suite}.lava.resubmit", "result": "error",
                             "detail": f"resubmission: {err}"})
-        self._final(job, show, text, log, con, results, results_text, why)
+        infra = infrastructure_error(show, verdict, attempt.get("kernel_started"))
+        self._final(job, show, text, log, con, results, results_text, why, infra)
 
-    def _final(self, job, show, text, log, con, results, results_text, why):
+    def _flaky(self, job):
+        """Tests that both passed and failed within this night: across the
+        attempts of the job in which a kernel ran."""
+        seen = {}
+        for a in job.attempts:
+            if not a.get("kernel_started"):
+                continue
+            try:
+                rs = json.loads((job.dir / f"attempt-{a['n']}" / "results.json").read_text())
+            except (OSError, ValueError):
+                continue
+            for r in rs:
+                seen.setdefault(r["name"], set()).add(r["result"])
+        return sorted(n for n, outs in seen.items() if "pass" in outs and outs & {"fail", "error"})
+
+    def _final(self, job, show, text, log, con, results, results_text, why, infra=False):
         spec, attempt = job.spec, job.current
         atomic_write(job.dir / "lava.yaml", text)
         atomic_write(job.dir / "console.log", "\n".join(log.console) + "\n")
@@ -446,15 +584,35 @@ class LabSession(Session):
         meta = self._base_meta(job)
         meta["lava"] = {"job_id": attempt["job_id"], "url": attempt.get("url"),
                         "state": show.get("state"), "health": show.get("health"),
-                        "device": show.get("device"), "worker": show.get("worker"),
+                        "device": show.get("device"), "worker": job.worker,
                         "error_type": attempt.get("error_type"),
                         "error_msg": attempt.get("error_msg"), "retry": why,
+                        "lost": show.get("lost"),
                         "log_records": log.records, "log_bad_lines": len(log.bad_lines),
                         "failure_comment": show.get("failure_comment")}
         meta["cmdline"] = yaml.safe_load(job.definition)["metadata"].get("bbml2lab.cmdline", "")
         meta["guest"] = con.boot
-        meta["kernel"] = {"console_version": con.linux_version}
+        meta["kernel"] = {"console_version": con.linux_version,
+                          "started": attempt.get("kernel_started")}
         meta["linear_map"] = linmap.parse("\n".join(log.console))
+        meta["flaky_tests"] = self._flaky(job)
+        wall = round(self.clock() - job.started, 3) if job.started is not None else None
+        meta["wall_s"] = wall
+        if infra:
+            # no kernel ran: none of the parsed results is a test result (they
+            # stay in attempt-<n>/results.json); one infrastructure error
+            n = len(job.attempts)
+            msg = (f"infrastructure error on {spec.board} after {n} attempt"
+                   f"{'s' if n > 1 else ''}, no kernel started: "
+                   f"{attempt.get('error_msg') or show.get('health')}")
+            meta["status"], meta["error"] = "infrastructure", msg
+            meta["infrastructure"] = {"board": spec.board, "attempts": n,
+                                      "error_msg": attempt.get("error_msg"),
+                                      "device": show.get("device")}
+            self._finish_job(job, [{"name": f"{spec.suite}.job", "result": "error",
+                                    "infra": True, "board": spec.board, "detail": msg}],
+                             meta, wall)
+            return
         want = job.board["lava"]["hostname"]
         if show.get("device") and show["device"] != want:
             meta["lava"]["device_note"] = f"ran on {show['device']}, not the board's {want}"
@@ -467,8 +625,6 @@ class LabSession(Session):
             meta["error"] = f"LAVA job {attempt['job_id']}: no usable log"
             results.append({"name": f"{spec.suite}.job", "result": "error",
                             "detail": meta["error"]})
-        wall = round(self.clock() - job.started, 3) if job.started is not None else None
-        meta["wall_s"] = wall
         self._finish_job(job, results, meta, wall)
 
     def _cancel(self, job):
@@ -476,41 +632,94 @@ class LabSession(Session):
         if attempt and attempt.get("job_id") and not job.done:
             try:
                 self.server.cancel(attempt["job_id"])
-                attempt["state"] = "canceled by the runner"
+                attempt["canceled"] = True
+            except lavaserver.AuthError:
+                raise
             except lavaserver.LavaError as e:
                 attempt["cancel_error"] = str(e)
             job.record(self.server.uri)
 
+    def _salvage(self, job, why):
+        """Cancel the job on LAVA and end it as an error that keeps its
+        partial log: console.log, lava.yaml and what the log shows."""
+        self._cancel(job)
+        results, meta = [], self._base_meta(job)
+        try:
+            show = {"state": job.current.get("state"), "health": job.current.get("health"),
+                    "device": job.current.get("device")}
+            show, text, _, results, con, log, _ = self._judge(job, show, refetch=0)
+            if log.records:
+                atomic_write(job.dir / "lava.yaml", text)
+                atomic_write(job.dir / "console.log", "\n".join(log.console) + "\n")
+                meta["linear_map"] = linmap.parse("\n".join(log.console))
+                meta["partial_log"] = {"records": log.records, "console_lines": len(log.console)}
+            else:
+                results = []
+        except (Terminated, KeyboardInterrupt, lavaserver.AuthError):
+            raise
+        except Exception as e:           # noqa: BLE001 (the partial log is a bonus)
+            meta["partial_log_error"] = f"{type(e).__name__}: {self.server.redact(e)}"
+            results = []
+        self._job_error(job, why, results, meta)   # what the cut log shows stays
+
     def cancel_all(self, why):
-        """Cancel every live job (SIGTERM, a fatal error) and record it."""
+        """Cancel every live job (an explicit cancel, a refused token) and
+        record each with its partial log."""
         for job in self.lab_jobs:
             if not job.done and job.current and job.current.get("job_id"):
-                self._cancel(job)
-                self._job_error(job, f"{why} (LAVA job {job.current['job_id']} canceled)")
+                self._salvage(job, f"{why} (LAVA job {job.current['job_id']} canceled)")
             elif not job.done and job.definition:
                 self._job_error(job, f"{why} (never submitted)")
 
+    def detach(self, why):
+        """Record the run as detached and leave LAVA's jobs running: resume
+        re-attaches them; `run.py cancel RUN` cancels them."""
+        live = [j for j in self.lab_jobs if not j.done]
+        self.meta["status"] = DETACHED
+        self.meta.setdefault("detached", []).append(
+            {"at": metadata.utcnow(), "why": why,
+             "live": [j.spec.name for j in live]})
+        self._write()
+        self.say(f"detached ({why}): {len(live)} job(s) not finished, nothing canceled; "
+                 f"`lab/run.py resume {self.run_dir}` re-attaches, "
+                 f"`lab/run.py cancel {self.run_dir}` cancels")
+
     def go(self):
-        """Submit and wait; SIGTERM (Terminated) and auth errors cancel the rest."""
+        """Submit and wait. SIGTERM or Ctrl-C detach (nothing canceled); a
+        refused token cancels the rest; anything unexpected is recorded and
+        the run still ends with a final status."""
         try:
             self.submit_all()
             self.wait_all()
         except Terminated:
-            self.cancel_all("terminated (SIGTERM)")
-            self.setup_error("terminated (SIGTERM): submitted jobs canceled")
+            self.detach("terminated (SIGTERM)")
         except KeyboardInterrupt:
-            self.cancel_all("interrupted")
-            self.setup_error("interrupted: submitted jobs canceled")
+            self.detach("interrupted")
         except lavaserver.AuthError as e:
             self.cancel_all("server refused the token")
             self.setup_error(str(e))
+        except Exception as e:           # noqa: BLE001 (the run's error boundary)
+            atomic_write(self.run_dir / "error.txt", self.server.redact(traceback.format_exc()))
+            self.setup_error(f"internal error: {type(e).__name__}: {self.server.redact(e)}")
+            self.detach("internal error")
+            self.meta["status"] = "error"
+
+    def exit_code(self):
+        """0 pass, 1 test failures, 2 errors of the runner, setup or a job
+        (or a detached run), 3 infrastructure errors only (INFRA_EXIT)."""
+        if self.meta["status"] in ("error", DETACHED):
+            return 2
+        ours = [r for r in self.results if not r.get("infra")]
+        c = report.counts(ours)
+        if c["error"]:
+            return 2
+        if c["fail"]:
+            return 1
+        return INFRA_EXIT if len(ours) != len(self.results) else 0
 
 
-def resume(run_dir, server_for, repo, argv, out=None, policy=None, sleep=time.sleep,
-           clock=time.monotonic):
-    """Re-open a lab run after the runner was killed: finished jobs stay as
-    recorded, submitted ones are re-attached by job id, the rest submitted.
-    server_for(uri) -> lavaserver.Server."""
+def load_run(run_dir):
+    """(lab.json, metadata.json, results.json) of a lab run, or LabError."""
     run_dir = Path(run_dir)
     try:
         state = json.loads((run_dir / RUN_STATE).read_text())
@@ -518,19 +727,33 @@ def resume(run_dir, server_for, repo, argv, out=None, policy=None, sleep=time.sl
         results = json.loads((run_dir / "results.json").read_text())
     except (OSError, ValueError) as e:
         raise LabError(f"{run_dir}: not a lab run that can be resumed ({e})") from None
+    return state, old, results
+
+
+def resume(run_dir, server_for, repo, argv, out=None, policy=None, sleep=time.sleep,
+           clock=time.monotonic, verb="resume"):
+    """Re-open a lab run after the runner was killed or detached: finished
+    jobs stay as recorded, submitted ones are re-attached by job id, the
+    rest submitted. server_for(uri) -> lavaserver.Server."""
+    run_dir = Path(run_dir)
+    state, old, results = load_run(run_dir)
     server = server_for(state["server"])
     s = LabSession(None, None, repo, argv, server, state["artifact_url"], plan=state["plan"],
                    out=out, policy=policy, run_dir=run_dir, sleep=sleep, clock=clock)
     s.meta.update(run_id=old["run_id"], started=old["started"],
                   jobs_planned=old.get("jobs_planned"),
-                  resumed=old.get("resumed", []) + [{"at": s.meta["started"], "argv": argv}])
-    s.meta["argv"] = old["argv"]
-    if old.get("nightly"):
-        s.meta["nightly"] = True
+                  resumed=old.get("resumed", []) + [{"at": s.meta["started"], "argv": argv,
+                                                     "was": old.get("status")}])
+    for key in ("argv", "detached", "nightly", "notify"):
+        if key in old:
+            s.meta[key] = old[key]
     s.manifest = state["manifest"]
     done = {j["name"] for j in old.get("jobs", [])}
     s.jobs = list(old.get("jobs", []))
-    s.results = [r for r in results if r["job"] in done]
+    # finished jobs' results and the run's own errors (setup) stay
+    s.results = [r for r in results if r["job"] in done or r["job"] == "setup"]
+    if any(r["job"] == "setup" for r in s.results):
+        s.meta["error"] = old.get("error")
     for entry in state["jobs"]:
         job = LabJob(JobSpec(**entry["spec"]), entry["board"], run_dir / "jobs" / entry["dir"])
         s.lab_jobs.append(job)
@@ -553,5 +776,5 @@ def resume(run_dir, server_for, repo, argv, out=None, policy=None, sleep=time.sl
             s._job_error(job, "no validated definition recorded before the runner stopped")
     s._write()
     live = sum(1 for j in s.lab_jobs if not j.done and j.current and j.current.get("job_id"))
-    s.say(f"resume {s.run_id}: {len(done)} job(s) already finished, {live} re-attached")
+    s.say(f"{verb} {s.run_id}: {len(done)} job(s) already finished, {live} re-attached")
     return s

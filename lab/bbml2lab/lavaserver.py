@@ -1,7 +1,8 @@
 """A LAVA server over XML-RPC (stdlib xmlrpc.client): the one transport.
 
 Calls used: system.version, system.whoami, scheduler.jobs.submit, .show,
-.logs, .cancel and results.get_testjob_results_yaml.
+.logs, .cancel, results.get_testjob_results_yaml, scheduler.devices.show
+and scheduler.workers.show.
 
 Credentials come from the environment (LAVA_URI, LAVA_USER, LAVA_TOKEN) or
 else ~/.config/bbml2-lab/lava.yaml ({uri, username, token}), which must not
@@ -11,7 +12,8 @@ error texts), and every error text is passed through redact() before it
 leaves this module.
 
 Errors: TemporaryError (connection refused or reset, timeouts, HTTP or
-XML-RPC 5xx) is retried with backoff by call(); PermanentError (4xx, a job
+XML-RPC 5xx, XML-RPC -32603: any exception inside a LAVA method) is retried
+with backoff by call(); PermanentError (4xx, a job
 rejected at submit, a reply that is not XML-RPC) is not; AuthError is the
 permanent "bad token" case.
 """
@@ -37,6 +39,11 @@ _sleep = time.sleep              # tests replace it
 # Job states and healths as scheduler.jobs.show reports them (LAVA 2023.01).
 FINISHED = "Finished"
 HEALTHS = ("Unknown", "Complete", "Incomplete", "Canceled")
+# XML-RPC faults that are the server's own trouble, not the request's:
+# LAVA's dispatcher turns any exception inside a method into -32603
+# (linaro_django_xmlrpc Dispatcher.dispatch, with HTTP 200); -32500 and
+# -32300 are the spec's application and transport errors.
+SERVER_FAULTS = (-32603, -32500, -32300)
 
 
 class LavaError(LabError):
@@ -45,8 +52,14 @@ class LavaError(LabError):
 
 
 class TemporaryError(LavaError):
-    """Worth retrying: the server or the network may recover."""
+    """Worth retrying: the server or the network may recover. unsent: the
+    request certainly never reached the server (connection refused), so
+    even a submit may be repeated."""
     temporary = True
+
+    def __init__(self, message, unsent=False):
+        super().__init__(message)
+        self.unsent = unsent
 
 
 class PermanentError(LavaError):
@@ -187,7 +200,7 @@ class Server:
             msg = self.redact(f"{where}: fault {code}: {text}")
             if code in (401, 403):
                 raise AuthError(msg, code) from None
-            if isinstance(code, int) and 500 <= code < 600:
+            if isinstance(code, int) and (500 <= code < 600 or code in SERVER_FAULTS):
                 raise TemporaryError(msg) from None
             raise PermanentError(msg, code) from None
         except xmlrpc.client.ProtocolError as e:
@@ -197,6 +210,10 @@ class Server:
             if e.errcode >= 500:
                 raise TemporaryError(msg) from None
             raise PermanentError(msg, e.errcode) from None
+        except ConnectionRefusedError as e:      # the request never reached the server
+            raise TemporaryError(self.redact(
+                f"{where}: cannot reach the server: {type(e).__name__}: {e}"),
+                unsent=True) from None
         except (ConnectionError, socket.timeout, http.client.HTTPException) as e:
             raise TemporaryError(self.redact(
                 f"{where}: cannot reach the server: {type(e).__name__}: {e}")) from None
@@ -242,10 +259,34 @@ class Server:
 
     def submit(self, definition):
         """Job ids (strings) of a submitted definition; PermanentError if rejected.
-        No retry: a submit that reached the server but lost its reply would
-        create a duplicate job."""
-        ids = self.call("scheduler.jobs.submit", definition, retries=0)
-        return [str(i) for i in (ids if isinstance(ids, list) else [ids])]
+        Retried (with backoff) only while the connection is refused: a submit
+        that reached the server but lost its reply could create a duplicate."""
+        delay, cap = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                ids = self._once("scheduler.jobs.submit", definition)
+                return [str(i) for i in (ids if isinstance(ids, list) else [ids])]
+            except TemporaryError as e:
+                if not e.unsent or attempt == self.retries:
+                    raise
+            self.sleep(min(delay, cap))
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def device(self, hostname):
+        """scheduler.devices.show: health, state, worker, current_job, ..."""
+        data = self.call("scheduler.devices.show", str(hostname))
+        if not isinstance(data, dict):
+            raise PermanentError(f"LAVA {self.uri} scheduler.devices.show: not a mapping")
+        return data
+
+    def worker(self, hostname):
+        """scheduler.workers.show: state (Online/Offline), health, ..."""
+        data = self.call("scheduler.workers.show", str(hostname))
+        if not isinstance(data, dict):
+            raise PermanentError(f"LAVA {self.uri} scheduler.workers.show: not a mapping")
+        return {k: (str(v) if isinstance(v, xmlrpc.client.DateTime) else v)
+                for k, v in data.items()}
 
     def show(self, job_id):
         """scheduler.jobs.show: state, health, device, ... as a dict."""

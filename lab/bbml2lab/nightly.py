@@ -129,36 +129,61 @@ def _say(text):
     print(text, flush=True)
 
 
+def ran_its_jobs(run_dir):
+    """True for a night that can be a baseline: it ended (not running or
+    detached) and at least one job ran to a verdict (pass or fail). A night
+    that failed to build, was terminated, or lost every job to the lab's
+    infrastructure is no baseline."""
+    meta = run_meta(run_dir)
+    if meta.get("status") not in ("complete", "error"):
+        return False
+    return compare.load(run_dir) is not None and any(
+        j.get("verdict") in ("pass", "fail") and not j.get("infra")
+        for j in meta.get("jobs") or [])
+
+
+def _order(run):
+    """Sort key of a nightly run dir: its UTC start second, then its age."""
+    return (run.name[:16], (run / "metadata.json").stat().st_mtime_ns
+            if (run / "metadata.json").exists() else 0)
+
+
 def finish_night(run_dir, root, keep, history=5, page_nights=PAGE_NIGHTS, say=_say):
-    """Compare with the previous night, build the report page over the
-    recent nights, point latest-nightly here, prune. Returns the
-    comparison dict (its "report" entry: what the page found)."""
+    """Compare with the previous night (the newest older night that ran its
+    jobs), build the report page over the recent nights, point
+    latest-nightly here if this night ran its jobs and is newer than the
+    one it points to (it never moves backwards: resuming an old night does
+    not), prune. Returns the comparison dict ("report": what the page
+    found)."""
     run_dir, root = Path(run_dir), Path(root)
     link = root / LATEST
     every = nightly_runs(root)
-    runs = [r for r in every if r.name != run_dir.name]
-    previous = None
-    if link.is_symlink() and (root / os.readlink(link)).resolve() != run_dir.resolve():
-        previous = root / os.readlink(link)          # the night before, as last recorded
-    if previous is None or compare.load(previous) is None:
-        previous = next((r for r in reversed(runs) if compare.load(r) is not None), None)
-    runs = [r for r in runs if previous is None or r.name != previous.name]
-    older = [compare.load(r) for r in runs][-history:]
+    mine = _order(run_dir)
+    before = [r for r in every if r.name != run_dir.name and _order(r) < mine]
+    previous = next((r for r in reversed(before) if ran_its_jobs(r)), None)
+    older = [compare.load(r) for r in before if previous is None or r.name != previous.name]
     meta = run_meta(run_dir)
-    retried = {j["name"] for j in meta.get("jobs", []) if (j.get("attempts") or 1) > 1}
+    flaky = [(j["name"], t) for j in meta.get("jobs", []) for t in j.get("flaky_tests") or []]
     cmp = compare.compare(compare.load(run_dir) or [],
                           compare.load(previous) if previous else None,
-                          [h for h in older if h is not None], retried)
+                          [h for h in older[-history:] if h is not None], flaky)
     cmp["current"], cmp["previous"] = run_dir.name, previous.name if previous else None
+    cmp["baseline"] = ran_its_jobs(run_dir)
     write_comparison(run_dir, cmp)           # recorded before the page can fail
     cmp["report"] = report_page(run_dir, page_inputs(run_dir, every, page_nights))
     write_comparison(run_dir, cmp)
     say(report_line(cmp["report"], run_dir))
-    tmp = root / f".{LATEST}.tmp"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    tmp.symlink_to(run_dir.name)
-    os.replace(tmp, link)
+    current = root / os.readlink(link) if link.is_symlink() else None
+    newer = current is None or not current.is_dir() or _order(current) < mine
+    if cmp["baseline"] and newer:
+        tmp = root / f".{LATEST}.tmp"
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        tmp.symlink_to(run_dir.name)
+        os.replace(tmp, link)
+    elif not cmp["baseline"]:
+        say(f"nightly: {run_dir.name} did not run its jobs: {LATEST} stays "
+            f"{current.name if current else 'unset'}, and no later night compares with it")
     prune(root, keep)
     return cmp
 

@@ -61,14 +61,16 @@ class Renderer:
         return data
 
     def job(self, spec, board, kernel_url, initrd_url, dtb_url=None, sha256=None,
-            queue_hours=None, provenance=None, shim_url=None, tags=None):
+            queue_hours=None, provenance=None, shim_url=None, tags=None, run_id=None):
         """The job dict for spec on board (artifact URLs already resolved).
         sha256: {"kernel", "ramdisk", "dtb", "shim"} hashes to pin (server
         jobs); queue_hours: a queue timeout; provenance: extra metadata (git
         revision, kernel version) as {key: text}; shim_url: el2shim, which
         an el2shim board boots as QEMU's -kernel with the Image beside it;
         tags: device tags the job requests (server jobs: the board's, so LAVA
-        cannot run it on another board of the same device type)."""
+        cannot run it on another board of the same device type); run_id:
+        appended to the job name (server jobs), so a job left on a server
+        can be traced to its run."""
         if board.get("qemu", {}).get("el2shim") and not shim_url:
             raise LabError(f"board {spec.board} boots under el2shim: no el2shim URL given")
         console = f"console={board['console']['device']},{board['console']['baud']}"
@@ -87,7 +89,7 @@ class Renderer:
                                booti_ramdisk_addr=u["ramdisk_addr"],
                                booti_dtb_addr=u["dtb_addr"])
         ctx = {
-            "device_type": board["lava"]["device_type"], "job_name": f"bbml2-lab {spec.name}",
+            "device_type": board["lava"]["device_type"], "job_name": f"bbml2-lab {spec.name}" + (f" {run_id}" if run_id else ""),
             "timeout_min": spec.timeout_min, "context": context,
             "metadata": {"bbml2lab.suite": spec.suite, "bbml2lab.mode": spec.mode,
                          "bbml2lab.config": spec.config, "bbml2lab.board": spec.board,

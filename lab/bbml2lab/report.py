@@ -21,10 +21,14 @@ def counts(results):
 
 
 def summary_line(results):
-    """`N passed, N failed, N skipped` (errors count as failed and are named)."""
+    """`N passed, N failed, N skipped` (errors count as failed and are named;
+    infrastructure errors, r["infra"], are no test failures and named apart)."""
     c = counts(results)
-    line = f"{c['pass']} passed, {c['fail'] + c['error']} failed, {c['skip']} skipped"
-    return line + (f" ({c['error']} errors)" if c["error"] else "")
+    infra = sum(1 for r in results if r.get("infra"))
+    errors = c["error"] - infra
+    line = f"{c['pass']} passed, {c['fail'] + errors} failed, {c['skip']} skipped"
+    line += f" ({errors} errors)" if errors else ""
+    return line + (f" ({infra} infrastructure error{'s' if infra > 1 else ''})" if infra else "")
 
 
 def verdict(results, status="complete"):

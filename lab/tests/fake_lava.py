@@ -2,7 +2,11 @@
 127.0.0.1:0, the calls bbml2lab.lavaserver makes, HTTP Basic auth with one
 user and token, and per job name a list of scripts (one per attempt) that
 say what the job does: its states poll by poll, its health and log, HTTP 500
-answers while polling, a log that arrives late, a rejected submit.
+answers while polling, XML-RPC fault -32603 (LAVA's answer to any exception
+inside a method) while polling or fetching, a log that arrives late, a
+rejected submit. Devices and workers (scheduler.devices.show / .workers.show)
+have a state and health the tests set: a worker killed mid-job is Offline
+while its job stays Running (LAVA 2023.01 reaps nothing).
 
 Also an artifact server (ArtifactServer): a directory over HTTP on
 127.0.0.1:0, for the manifest and the HEAD checks.
@@ -67,7 +71,12 @@ class Script:
     late_log: int = 0          # logs() answers without the final verdict record this often
     http_500: int = 0          # show() answers HTTP 500 this often first
     reject: str = None         # submit answers Fault 400 with this text
+    fault_show: int = 0        # show() answers Fault -32603 this often first
+    fault_logs: int = 0        # logs() answers Fault -32603 this often first
     polls: int = field(default=0, init=False)
+
+
+INTERNAL = "Internal Server Error (contact server administrator for details): "
 
 
 class _Handler(xmlrpc.server.SimpleXMLRPCRequestHandler):
@@ -112,6 +121,10 @@ class FakeLava:
         self.ignore_auth = False     # a server that takes any token and knows no one
         self.submit_500 = 0          # submits answered with HTTP 500
         self.http_error = None
+        # device -> {health, state, worker}; worker -> {state, health}
+        self.devices = {d: {"health": "Good", "state": "Idle", "worker": "worker-01"}
+                        for d in ("vboard-none-01", "vboard-uniform-01")}
+        self.workers = {"worker-01": {"state": "Online", "health": "Active"}}
         self.rpc = _RPCServer(("127.0.0.1", 0), requestHandler=_Handler, allow_none=True,
                               logRequests=False)
         self.rpc.fake = self
@@ -121,7 +134,9 @@ class FakeLava:
                          ("scheduler.jobs.show", self._show),
                          ("scheduler.jobs.logs", self._logs),
                          ("scheduler.jobs.cancel", self._cancel),
-                         ("results.get_testjob_results_yaml", self._results)):
+                         ("results.get_testjob_results_yaml", self._results),
+                         ("scheduler.devices.show", self._device),
+                         ("scheduler.workers.show", self._worker)):
             self.rpc.register_function(self._recorded(name, fn), name)
         self.thread = threading.Thread(target=self.rpc.serve_forever, daemon=True)
 
@@ -171,7 +186,7 @@ class FakeLava:
             self.http_error = 500
             return 0
         try:
-            name = yaml.safe_load(definition)["job_name"].split(" ", 1)[1]
+            name = yaml.safe_load(definition)["job_name"].split(" ")[1]   # "bbml2-lab NAME RUN"
         except (yaml.YAMLError, KeyError, TypeError, IndexError):
             raise xmlrpc.client.Fault(400, "Problem with submitted job data: no job_name")
         queue = self.scripts.get(name)
@@ -201,6 +216,9 @@ class FakeLava:
     def _show(self, job_id):
         job = self._job(job_id)
         s = job["script"]
+        if s.fault_show > 0:
+            s.fault_show -= 1
+            raise xmlrpc.client.Fault(-32603, INTERNAL + "OperationalError")
         if s.http_500 > 0:
             s.http_500 -= 1
             self.http_error = 500
@@ -214,6 +232,9 @@ class FakeLava:
     def _logs(self, job_id, line=0):
         job = self._job(job_id)
         s = job["script"]
+        if s.fault_logs > 0:
+            s.fault_logs -= 1
+            raise xmlrpc.client.Fault(-32603, INTERNAL + "OSError")
         state, _ = self._state(job)
         text = s.log
         if s.late_log > 0:
@@ -230,6 +251,19 @@ class FakeLava:
 
     def _results(self, job_id):
         return results_yaml(self._job(job_id)["script"].log)
+
+    def _device(self, hostname):
+        if hostname not in self.devices:
+            raise xmlrpc.client.Fault(404, f"Device '{hostname}' was not found.")
+        return {"hostname": hostname, "device_type": "bbml2-qemu-uboot",
+                "current_job": None, **self.devices[hostname]}
+
+    def _worker(self, hostname):
+        if hostname not in self.workers:
+            raise xmlrpc.client.Fault(404, f"Worker '{hostname}' was not found.")
+        return {"hostname": hostname, "devices": sorted(
+            d for d, v in self.devices.items() if v["worker"] == hostname),
+            **self.workers[hostname]}
 
 
 class ArtifactServer:

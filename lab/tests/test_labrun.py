@@ -202,10 +202,12 @@ def test_rejected_submit_others_go_on(tmp_path, lab):
 
 
 def test_infrastructure_failure_before_boot_is_resubmitted_at_most_twice(tmp_path, lab):
+    """Power failing on every attempt: one infrastructure error of the board,
+    its own exit status (3), no test failure."""
     fake, *_ = lab
     fake.script(A, *[Script(infra_log(), health="Incomplete") for _ in range(3)])
     code, s, out = run(tmp_path, lab, plan="one")
-    assert code == 1
+    assert code == labrun.INFRA_EXIT == 3
     assert len(fake.submitted(A)) == 3
     jd = s.run_dir / "jobs" / A
     attempts = json.loads((jd / "lab.json").read_text())["attempts"]
@@ -213,8 +215,19 @@ def test_infrastructure_failure_before_boot_is_resubmitted_at_most_twice(tmp_pat
     assert [a["retry"]["resubmit"] for a in attempts] == [True, True, False]
     assert attempts[2]["retry"]["why"] == "resubmitted 2 times already"
     assert all((jd / f"attempt-{n}/lava.yaml").is_file() for n in (1, 2, 3))
-    assert job_results(s, A)["smoke.lava.job"]["detail"].startswith("Infrastructure: Unable to")
-    assert "after 3 attempts" in out
+    # each attempt's own parse is kept; the job is one infrastructure error
+    first = json.loads((jd / "attempt-1/results.json").read_text())
+    assert any(r["name"] == "smoke.lava.job" and r["detail"].startswith("Infrastructure: Unable")
+               for r in first)
+    (only,) = job_results(s, A).values()
+    assert only["name"] == "smoke.job" and only["result"] == "error" and only["infra"] is True
+    assert only["detail"] == ("infrastructure error on vboard-none-01 after 3 attempts, no "
+                              "kernel started: Unable to run 'power_on': lab/vboard/vboard "
+                              "start exited 1")
+    meta = json.loads((jd / "metadata.json").read_text())
+    assert meta["status"] == "infrastructure" and meta["infrastructure"]["attempts"] == 3
+    assert "INFRASTRUCTURE ERROR on vboard-none-01 after 3 attempts" in out
+    assert out.splitlines()[-1] == "0 passed, 0 failed, 0 skipped (1 infrastructure error)"
 
 
 def test_infrastructure_fault_retried_once_then_passes(tmp_path, lab):
@@ -293,10 +306,12 @@ def test_resume_after_the_runner_was_killed(tmp_path, lab):
     assert out.getvalue().splitlines()[-1] == "38 passed, 0 failed, 0 skipped"
 
 
-def test_sigterm_cancels_what_was_submitted(tmp_path, lab):
+def test_sigterm_detaches_then_resume_reattaches(tmp_path, lab):
+    """SIGTERM mid-night: the run is recorded as detached, nothing is
+    canceled; resume re-attaches both jobs and keeps every result."""
     fake, url, matrix_path, clock = lab
-    fake.script(A, Script(smoke_log(), states=("Running",)))
-    fake.script(B, Script(smoke_log(), states=("Running",)))
+    fake.script(A, Script(smoke_log(), states=("Running",) * 4 + ("Finished",)))
+    fake.script(B, Script(smoke_log(), states=("Running",) * 4 + ("Finished",)))
 
     def sleep(s):
         raise labrun.Terminated()
@@ -306,9 +321,23 @@ def test_sigterm_cancels_what_was_submitted(tmp_path, lab):
     s.prepare(matrix.expand("t"), matrix.boards, render.Renderer())
     s.go()
     assert s.finish() == 2
-    canceled = sorted(int(args[0]) for m, args in fake.calls if m == "scheduler.jobs.cancel")
-    assert canceled == sorted(i for i, _ in fake.submitted())
-    assert job_results(s, A)["smoke.job"]["detail"].startswith("terminated (SIGTERM) (LAVA job ")
+    assert not any(m == "scheduler.jobs.cancel" for m, _ in fake.calls)
+    meta = json.loads((s.run_dir / "metadata.json").read_text())
+    assert meta["status"] == "detached" and meta["detached"][0]["why"] == "terminated (SIGTERM)"
+    assert meta["detached"][0]["live"] == [A, B] and meta["jobs"] == []
+    submits = len(fake.submitted())
+    out = io.StringIO()
+    r = labrun.resume(s.run_dir, lambda uri: server(fake, clock), REPO, ["resume"], out=out,
+                      sleep=clock.sleep, clock=clock)
+    r.go()
+    assert r.finish() == 0
+    assert len(fake.submitted()) == submits and "0 job(s) already finished, 2 re-attached" \
+        in out.getvalue()
+    assert not any(m == "scheduler.jobs.cancel" for m, _ in fake.calls)
+    meta = json.loads((r.run_dir / "metadata.json").read_text())
+    assert meta["status"] == "complete" and meta["resumed"][0]["was"] == "detached"
+    assert meta["detached"][0]["why"] == "terminated (SIGTERM)"      # the history stays
+    assert out.getvalue().splitlines()[-1] == "38 passed, 0 failed, 0 skipped"
 
 
 def test_deadline_cancels_and_reports(tmp_path, lab):
@@ -318,6 +347,24 @@ def test_deadline_cancels_and_reports(tmp_path, lab):
     assert code == 2
     assert "overall deadline of 60 s passed" in job_results(s, A)["smoke.job"]["detail"]
     assert any(m == "scheduler.jobs.cancel" for m, _ in fake.calls)
+
+
+def test_a_job_canceled_at_the_deadline_keeps_its_partial_log(tmp_path, lab):
+    """A hung console: the job is canceled at the deadline, and the log the
+    server holds so far (console included) is kept and parsed."""
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), states=("Running",), late_log=99))
+    code, s, _ = run(tmp_path, lab, plan="one", policy=labrun.Policy(poll_s=5, deadline_s=60))
+    assert code == 2
+    jd = s.run_dir / "jobs" / A
+    assert "bbml2-lab: boot suite=smoke" in (jd / "console.log").read_text()
+    assert (jd / "lava.yaml").stat().st_size > 0 and (jd / "attempt-1/lava.yaml").is_file()
+    r = job_results(s, A)
+    assert r["smoke.boot"]["result"] == "pass"               # what the cut log shows
+    assert r["smoke.job"]["result"] == "error"
+    assert "overall deadline of 60 s passed" in r["smoke.job"]["detail"]
+    meta = json.loads((jd / "metadata.json").read_text())
+    assert meta["partial_log"]["console_lines"] > 0 and meta["attempts"][0]["canceled"]
 
 
 def test_artifact_404_fails_only_the_jobs_that_use_it(tmp_path, lab):
@@ -443,9 +490,10 @@ def test_real_server_log_and_results(tmp_path):
     assert labrun.cross_check(results[:3], lava, "smoke")["result"] == "fail"
 
 
-def test_sigterm_to_the_runner_process_cancels_its_jobs(tmp_path, lab):
+def test_sigterm_to_the_runner_process_detaches(tmp_path, lab):
     """The real signal path: `run.py lab` in its own process, SIGTERM once it
-    is polling; it cancels what it submitted and records it."""
+    is polling; it records the run as detached, cancels nothing, and
+    `run.py cancel RUN` then cancels both jobs, keeping their partial logs."""
     import signal
     import subprocess
     import sys
@@ -465,12 +513,21 @@ def test_sigterm_to_the_runner_process_cancels_its_jobs(tmp_path, lab):
     finally:
         proc.kill()
     assert proc.returncode == 2, out
+    assert not any(m == "scheduler.jobs.cancel" for m, _ in fake.calls)
+    assert "detached (terminated (SIGTERM)): 2 job(s) not finished, nothing canceled" in out
+    (run_dir,) = (tmp_path / "r").iterdir()
+    assert json.loads((run_dir / "metadata.json").read_text())["status"] == "detached"
+    assert fake.token not in out
+    p = subprocess.run([sys.executable, str(LAB / "run.py"), "cancel", str(run_dir)], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert p.returncode == 2, p.stdout
     canceled = sorted(int(a[0]) for m, a in fake.calls if m == "scheduler.jobs.cancel")
     assert canceled == sorted(i for i, _ in fake.submitted()) and len(canceled) == 2
-    assert "error: terminated (SIGTERM): submitted jobs canceled" in out
-    # each canceled job is an error, and so is the run (its `setup` result)
-    assert out.splitlines()[-1] == "0 passed, 3 failed, 0 skipped (3 errors)"
-    assert fake.token not in out
+    for job in (A, B):
+        r = json.loads((run_dir / "jobs" / job / "results.json").read_text())
+        assert {x["name"]: x for x in r}["smoke.boot"]["result"] == "pass"   # partial log kept
+        assert r[-1]["detail"].startswith("canceled by `run.py cancel` (LAVA job ")
+    assert p.stdout.splitlines()[-1].endswith("(2 errors)")
 
 
 def test_server_error_mapping(lab):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bbml2lab import LabError, cli, compare, config, lavaserver, nightly
+from bbml2lab import LabError, cli, compare, config, labrun, lavaserver, nightly
 from conftest import DATA, LAB
 from fake_lava import Script
 from test_labrun import A, B, MATRIX, infra_log, lab, smoke_log  # noqa: F401 (fixture)
@@ -30,22 +30,42 @@ def test_compare_new_fixed_flaky_missing():
     cur = [res("j", "t.a", "fail", "boom\nmore"), res("j", "t.b", "pass"), res("j", "t.c", "pass"),
            res("j", "t.new", "error"), res("k", "t.f", "pass")]
     older = [[res("k", "t.f", "pass")]]
-    c = compare.compare(cur, prev, older)
+    # t.f both failed and passed within tonight's run: flaky, not fixed
+    c = compare.compare(cur, prev, older, flaky_tests=[("k", "t.f")])
     assert [(i["name"], i["previous"], i["detail"]) for i in c["new_failures"]] == \
         [("t.a", "pass", "boom"), ("t.new", None, "")]
     assert [i["name"] for i in c["fixed"]] == ["t.b"]
-    assert [i["name"] for i in c["flaky"]] == ["t.f"]          # pass, fail, pass
+    assert [i["name"] for i in c["flaky"]] == ["t.f"]
     assert c["missing"] == [{"job": "j", "name": "t.gone", "previous": "pass"}]
     assert c["new_tests"] == 1
     md = compare.markdown(c, "night2", "night1")
     assert md.startswith("# night2 against night1\n\n2 new failure(s), 1 fixed, 1 flaky, "
-                         "1 missing, 1 new test(s)")
+                         "1 missing, 1 new test(s), 0 infrastructure error(s)")
     assert "- `j` `t.a` fail (was pass): boom" in md
 
 
-def test_a_failure_in_a_retried_job_is_flaky():
-    c = compare.compare([res("j", "t.a", "fail")], [res("j", "t.a", "pass")], retried_jobs={"j"})
-    assert c["new_failures"] == [] and [i["name"] for i in c["flaky"]] == ["t.a"]
+def test_flaky_only_within_the_night_and_history_flips_are_not_flaky():
+    """A test that failed tonight after passing is a new failure, whatever
+    earlier nights did: "flaky" only for a test that failed and passed
+    within the night."""
+    older = [[res("j", "t.a", "pass")], [res("j", "t.a", "fail")]]
+    c = compare.compare([res("j", "t.a", "fail")], [res("j", "t.a", "pass")], older)
+    assert c["flaky"] == [] and [i["name"] for i in c["new_failures"]] == ["t.a"]
+
+
+def test_infrastructure_errors_are_per_board_never_failures_nor_flaky_nor_missing():
+    prev = [res("j", "t.a", "pass"), res("j", "t.b", "pass"), res("k", "t.c", "pass")]
+    cur = [{**res("j", "s.job", "error", "infrastructure error on vboard-none-01 after 3 "
+                  "attempts, no kernel started: power"), "infra": True, "board": "vboard-none-01"},
+           res("k", "t.c", "pass")]
+    c = compare.compare(cur, prev)
+    assert c["new_failures"] == [] and c["flaky"] == [] and c["missing"] == []
+    (item,) = c["infrastructure"]
+    assert (item["board"], item["job"], item["not_run"]) == ("vboard-none-01", "j", 2)
+    assert compare.infrastructure_by_board(c) == {"vboard-none-01": ["j"]}
+    md = compare.markdown(c, "n2", "n1")
+    assert "1 infrastructure error(s)" in md
+    assert "- board `vboard-none-01`: `j`: infrastructure error on vboard-none-01" in md
 
 
 def _night(root, stamp, results, jobs=True, meta=None):
@@ -54,7 +74,8 @@ def _night(root, stamp, results, jobs=True, meta=None):
     if jobs:
         (d / "jobs/x").mkdir(parents=True)
     (d / "results.json").write_text(json.dumps(results))
-    (d / "metadata.json").write_text(json.dumps({"jobs": [], **(meta or {})}))
+    ran = {"jobs": [{"name": "j", "verdict": "pass"}], "status": "complete"}
+    (d / "metadata.json").write_text(json.dumps({**ran, **(meta or {})}))
     (d / "summary.md").write_text("s\n")
     return d
 
@@ -75,11 +96,11 @@ def test_finish_night_links_latest_and_prunes_keeping_summaries(tmp_path):
     assert saved["report"]["dir"] == "report", saved["report"]
     page = (nights[-1] / "report/report.md").read_text()
     assert all(n.name in page for n in nights)
-    # these nights have no run status: page.py's exit 1 is input problems, and
-    # no benchmark was compared, so nothing is called a regression
+    # these nights have no job directories the page can read: page.py's exit 1
+    # is input problems, and no benchmark was compared, so nothing is a regression
     assert saved["report"]["rc"] == 1 and saved["report"]["report_problems"] is True
     assert saved["report"]["regressions"] == [] and saved["report"]["compared"] == 0
-    assert any("run status 'unknown'" in p for p in saved["report"]["problems"])
+    assert saved["report"]["problems"]
     md = (nights[-1] / "compare.md").read_text()
     assert "## Report" in md and "no benchmark comparison against a previous night" in md
     assert "Input problems (bench/page.py exit status 1)" in md
@@ -361,13 +382,18 @@ def test_two_nights_through_the_fake_server(tmp_path, lab, capsys, monkeypatch):
     assert "against no previous night" in out.out
     first = run_dir_of(out.out)
     rc, out = _nightly(tmp_path, fake, url, matrix_path, capsys, monkeypatch)
-    assert rc == 1
+    # power failing on every attempt of night 2: one infrastructure error of
+    # that board, the infrastructure exit status, no test failure, no flaky
+    assert rc == labrun.INFRA_EXIT, out.out + out.err
     nights = [first, run_dir_of(out.out)]
     assert sorted(nights) == sorted((tmp_path / "results").glob("*-nightly-*"))
     cmp = json.loads((nights[1] / "compare.json").read_text())
     assert cmp["previous"] == first.name
     assert len(fake.submitted(A)) == 4                   # 1 + (1 + 2 resubmissions)
-    assert {i["name"] for i in cmp["flaky"]} >= {"smoke.boot", "smoke.lava.job"}
+    assert cmp["flaky"] == [] and cmp["new_failures"] == [] and cmp["missing"] == []
+    assert [(i["board"], i["job"]) for i in cmp["infrastructure"]] == [("vboard-none-01", A)]
+    assert "0 new failure(s), 0 fixed, 0 flaky, 0 missing, 1 infrastructure error(s)" in out.out
+    assert "19 passed, 0 failed, 0 skipped (1 infrastructure error)" in out.out
     assert not (first / "jobs").exists() and (first / "results.json").is_file()
     assert (nights[1] / "jobs" / A / "attempt-3").is_dir()
     assert out.out.splitlines()[-1] == json.loads(
