@@ -25,6 +25,7 @@
 #include <sys/utsname.h>
 
 #include "common.h"
+#include "tlblayout.h"
 
 #define LINEAR_MAP_FILE	"/sys/kernel/debug/arm64/linear_map"
 #define MIDR_FMT	"/sys/devices/system/cpu/cpu%d/regs/identification/midr_el1"
@@ -131,9 +132,45 @@ static void usage(const struct bench_desc *d, FILE *f)
 		"      --no-tcg     hardware sizes\n"
 		"      --no-pmu     do not open PMU counters\n"
 		"  -d, --dir DIR    scratch directory on tmpfs (default /tmp)\n"
+		"      --sizes LIST working sets to sweep, e.g. 64K,2M,3M (benchmarks that sweep)\n"
+		"      --tlbmodel   write leaf layouts and window labels on the console for\n"
+		"                   the QEMU TLB model (bench/tlbmodel); the window markers\n"
+		"                   (NOP hints) run either way\n"
 		"  -h, --help       this text\n",
 		d->name, d->id, d->summary,
 		d->size_help ? d->size_help : "(unused)");
+}
+
+/* "64K,1M,1536K": KiB, ascending, into o->sizes_kib. */
+static int parse_sizes(const char *arg, struct bench_opts *o)
+{
+	const char *p = arg;
+	char *end;
+
+	o->nsizes = 0;
+	while (*p) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p || v <= 0 || o->nsizes == BENCH_MAX_SIZES)
+			return -1;
+		if (*end == 'K' || *end == 'k')
+			end++;
+		else if (*end == 'M' || *end == 'm')
+			v <<= 10, end++;
+		else if (*end == 'G' || *end == 'g')
+			v <<= 20, end++;
+		else
+			return -1;
+		if (o->nsizes && v <= o->sizes_kib[o->nsizes - 1])
+			return -1;
+		o->sizes_kib[o->nsizes++] = v;
+		if (*end == ',')
+			end++;
+		else if (*end)
+			return -1;
+		p = end;
+	}
+	return o->nsizes ? 0 : -1;
 }
 
 void bench_parse_opts(const struct bench_desc *d, int argc, char **argv,
@@ -149,6 +186,8 @@ void bench_parse_opts(const struct bench_desc *d, int argc, char **argv,
 		{ "no-tcg", no_argument, NULL, 'H' },
 		{ "no-pmu", no_argument, NULL, 'P' },
 		{ "dir", required_argument, NULL, 'd' },
+		{ "sizes", required_argument, NULL, 'z' },
+		{ "tlbmodel", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -189,6 +228,16 @@ void bench_parse_opts(const struct bench_desc *d, int argc, char **argv,
 			break;
 		case 'd':
 			o->dir = optarg;
+			break;
+		case 'z':
+			if (parse_sizes(optarg, o)) {
+				fprintf(stderr, "%s: bad --sizes '%s': want ascending sizes like 64K,2M,3M (at most %d)\n",
+					d->name, optarg, BENCH_MAX_SIZES);
+				exit(2);
+			}
+			break;
+		case 'M':
+			o->tlbmodel = true;
 			break;
 		case 'h':
 			usage(d, stdout);
@@ -673,6 +722,7 @@ void bench_init(struct bench_run *r, const struct bench_desc *d,
 		bench_bail(d, "fail", "sched_setaffinity(CPU %d): %s", r->cpu,
 			   strerror(errno));
 	pmu_open(&r->pmu, r->cpu, o->no_pmu);
+	tlbmodel_enable(o->tlbmodel, r->plat.page_size);
 }
 
 static void vappend(char **buf, size_t *len, size_t *cap, const char *fmt,
@@ -732,12 +782,37 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+const char *bench_ws_name(long kib)
+{
+	char buf[32];
+	char *s;
+
+	if (kib % (1L << 20) == 0)
+		snprintf(buf, sizeof(buf), "ws_%ldg", kib >> 20);
+	else if (kib % 1024 == 0)
+		snprintf(buf, sizeof(buf), "ws_%ldm", kib >> 10);
+	else
+		snprintf(buf, sizeof(buf), "ws_%ldk", kib);
+	s = strdup(buf);
+	return s ? s : "ws_?";
+}
+
+/* The layout for the TLB model (a NOP marker when not enabled). */
+static void tlb_layout(struct bench_run *r)
+{
+	char err[200];
+
+	if (tlbmodel_layout(err, sizeof(err)))
+		printf("# %s: tlbmodel layout not written: %s\n", r->desc->name, err);
+}
+
 int bench_measure(struct bench_run *r, const char *name, const char *desc,
 		  const char *op, long ops, long warmup_ops, bench_fn fn,
 		  void *ctx)
 {
 	struct bench_metric *m;
 	double sorted[BENCH_MAX_SAMPLES];
+	char label[160];
 	int i;
 
 	if (r->nmetrics >= BENCH_MAX_METRICS || ops < 1)
@@ -753,8 +828,12 @@ int bench_measure(struct bench_run *r, const char *name, const char *desc,
 		return -1;
 	r->nmetrics++;
 
+	tlb_layout(r);
 	if (warmup_ops > 0 && fn(ctx, warmup_ops))
 		return -1;
+	snprintf(label, sizeof(label), "%s %s ops=%ld samples=%d", r->desc->name,
+		 name, ops, r->opts->samples);
+	tlbmodel_begin(label);
 	for (i = 0; i < r->opts->samples; i++) {
 		struct bench_sample *s = &m->samples[i];
 		double t0, t1;
@@ -771,6 +850,8 @@ int bench_measure(struct bench_run *r, const char *name, const char *desc,
 		m->nsamples++;
 		sorted[i] = s->ns / ops;
 	}
+	tlbmodel_end();
+	tlb_layout(r);
 	qsort(sorted, m->nsamples, sizeof(double), cmp_double);
 	printf("# %s %s: median %.1f ns/op, min %.1f, max %.1f, %d x %ld ops\n",
 	       r->desc->name, name, sorted[m->nsamples / 2], sorted[0],

@@ -26,7 +26,8 @@
 
 #define BENCH_SCHEMA		"bbml2-bench/1"
 #define BENCH_MAX_SAMPLES	1000
-#define BENCH_MAX_METRICS	24
+#define BENCH_MAX_METRICS	48
+#define BENCH_MAX_SIZES		32
 
 /* Exit codes, kselftest style. */
 #define BENCH_EXIT_OK		0
@@ -45,7 +46,11 @@ struct bench_opts {
 	int tcg;		/* 1 emulated, 0 hardware, -1 detect from the MIDR */
 	uint64_t seed;
 	bool no_pmu;
+	bool tlbmodel;		/* layouts and labels on the console (bench/tlbmodel) */
 	const char *dir;	/* scratch directory (tmpfs) */
+	/* --sizes: working sets to sweep, in KiB, ascending (0 entries: default) */
+	int nsizes;
+	long sizes_kib[BENCH_MAX_SIZES];
 };
 
 struct bench_desc {
@@ -186,6 +191,9 @@ int bench_measure(struct bench_run *r, const char *name, const char *desc,
 		  void *ctx);
 
 double now_ns(void);
+
+/* "ws_64k", "ws_3m", "ws_1g": a working set's metric name (never freed). */
+const char *bench_ws_name(long kib);
 
 /* printf into r->params / r->extra (JSON object members, comma-separated). */
 void bench_param(struct bench_run *r, const char *fmt, ...)

@@ -111,18 +111,14 @@ static const char *load_module(const char *self, char *why, size_t len)
 
 int main(int argc, char **argv)
 {
-	static const char *const names[] = {
-		"ws_64k", "ws_128k", "ws_256k", "ws_512k", "ws_1m", "ws_2m",
-		"ws_4m", "ws_8m", "ws_16m", "ws_32m", "ws_64m", "ws_128m",
-		"ws_256m", "ws_512m", "ws_1g", "ws_2g", "ws_4g",
-	};
+	long sizes[BENCH_MAX_SIZES];
 	struct bench_opts o;
 	struct bench_run r;
 	struct chase c;
 	char why[600], text[64], info[512];
 	long kib, max_kib, ops;
 	const char *err;
-	unsigned int i;
+	int i, nsizes = 0;
 	double t0;
 
 	bench_parse_opts(&desc, argc, argv, &o);
@@ -139,9 +135,19 @@ int main(int argc, char **argv)
 	bench_param(&r, "\"max_kib\":%ld,\"loads\":%ld,\"stride\":\"one line per 4K page\"",
 		    max_kib, ops);
 	r.setup_s = (now_ns() - t0) / 1e9;
-	for (i = 0, kib = 64; i < ARRAY_SIZE(names) && kib <= max_kib; i++, kib *= 2) {
+	/* --sizes, else octaves from 64 KiB to the largest. */
+	if (o.nsizes) {
+		for (i = 0; i < o.nsizes; i++)
+			sizes[nsizes++] = o.sizes_kib[i];
+	} else {
+		for (kib = 64; kib <= max_kib && nsizes < BENCH_MAX_SIZES; kib *= 2)
+			sizes[nsizes++] = kib;
+	}
+	for (i = 0; i < nsizes; i++) {
+		const char *name = bench_ws_name(sizes[i]);
 		int ret;
 
+		kib = sizes[i];
 		snprintf(text, sizeof(text), "%ld %llu", kib,
 			 (unsigned long long)o.seed);
 		ret = write_file(CHASE_DIR "/setup", text);
@@ -156,9 +162,9 @@ int main(int argc, char **argv)
 			while ((nl = strchr(info, '\n')))
 				*nl = ' ';
 			json_quote(q, sizeof(q), info);
-			bench_extra(&r, "\"%s\":%s", names[i], q);
+			bench_extra(&r, "\"%s\":%s", name, q);
 		}
-		if (bench_measure(&r, names[i],
+		if (bench_measure(&r, name,
 				  "dependent loads, one cache line per page, random cycle",
 				  "load", ops, ops, op_chase, &c)) {
 			write_file(CHASE_DIR "/setup", "0 0");

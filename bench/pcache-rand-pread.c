@@ -151,6 +151,9 @@ int main(int argc, char **argv)
 		if (mb > (r.plat.emulated ? 128 : 1024))
 			mb = r.plat.emulated ? 128 : 1024;
 	}
+	/* --sizes: the file holds the largest working set of the sweep. */
+	if (o.nsizes && (uint64_t)(o.sizes_kib[o.nsizes - 1] + 1023) / 1024 > mb)
+		mb = (o.sizes_kib[o.nsizes - 1] + 1023) / 1024;
 	if (mb < 2)
 		bench_bail(&desc, "skip", "file of %llu MiB is too small",
 			   (unsigned long long)mb);
@@ -209,6 +212,24 @@ int main(int argc, char **argv)
 			  "pread 1 MiB", c.file_bytes / SEQ_CHUNK,
 			  c.file_bytes / SEQ_CHUNK, op_seq, &c))
 		bench_finish(&r, "fail", "seq_1m loop failed");
+
+	/* --sizes: scatter over the first N bytes of the file, per N. */
+	for (i = 0; i < (uint64_t)o.nsizes; i++) {
+		struct ctx w = c;
+		uint64_t n = (uint64_t)o.sizes_kib[i] * 1024 / c.page_size;
+		long wops;
+
+		if (!n)
+			n = 1;
+		w.npages = n;
+		w.pos = 0;
+		make_permutation(c.perm, n, o.seed);
+		wops = o.ops ? o.ops : (long)(n > 8192 ? n : 8192);
+		if (bench_measure(&r, bench_ws_name(o.sizes_kib[i]),
+				  "scatter restricted to the first N bytes of the file (working-set sweep)",
+				  "pread 64 B", wops, n, op_scatter, &w))
+			bench_finish(&r, "fail", "working-set loop failed");
+	}
 
 	close(c.fd);
 	bench_finish(&r, "ok", NULL);

@@ -15,7 +15,9 @@
 #include <stdint.h>
 
 #define QEMU_PLUGIN_EXPORT __attribute__((visibility("default")))
-#define BBML2_QEMU_PLUGIN_API 1
+#ifndef BBML2_QEMU_PLUGIN_API
+#define BBML2_QEMU_PLUGIN_API 1	/* -D only to test that QEMU refuses others */
+#endif
 
 typedef uint64_t qemu_plugin_id_t;
 typedef uint32_t qemu_plugin_meminfo_t;

@@ -16,6 +16,10 @@
 #                                       implementer is 0, QEMU -cpu max)
 #   bbml2lab.bench_cpu=<n>              CPU to pin to
 #   bbml2lab.bench_timeout=<s>          per-benchmark limit (default 600)
+#   bbml2lab.bench_sizes=<list>         working sets to sweep (64K,2M,...)
+#   bbml2lab.bench_tlbmodel=1           write leaf layouts and window labels
+#                                       on the console for the QEMU TLB
+#                                       model (bench/tlbmodel)
 bin=/lab/bin
 # linmap-cost first: its meminfo snapshot should see the boot, not our files.
 benches="linmap-cost pcache-rand-pread dentry-scatter-stat unix-scatter linmap-chase"
@@ -31,6 +35,8 @@ for arg in $(cat /proc/cmdline); do
 	bbml2lab.bench_tcg=0) args="$args --no-tcg" ;;
 	bbml2lab.bench_cpu=*) args="$args --cpu ${arg#*=}" ;;
 	bbml2lab.bench_timeout=*) limit=${arg#*=} ;;
+	bbml2lab.bench_sizes=*) args="$args --sizes ${arg#*=}" ;;
+	bbml2lab.bench_tlbmodel=1) args="$args --tlbmodel" ;;
 	esac
 done
 

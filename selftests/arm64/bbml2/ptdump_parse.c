@@ -345,29 +345,33 @@ out:
 	return ret;
 }
 
-int ptdump_read(struct pt_map *m, char *err, size_t errlen)
+char *ptdump_slurp(char *err, size_t errlen)
 {
 	size_t cap = 1 << 16, len = 0;
 	char *buf = malloc(cap), *nbuf;
-	int fd, ret;
 	ssize_t n;
+	int fd, e = 0;
 
-	memset(m, 0, sizeof(*m));
-	if (!buf)
-		return -ENOMEM;
+	if (!buf) {
+		errf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
 	fd = open(PTDUMP_PATH, O_RDONLY);
 	if (fd < 0) {
-		ret = -errno;
-		errf(err, errlen, "open %s: %s", PTDUMP_PATH, strerror(errno));
+		e = errno;
+		errf(err, errlen, "open %s: %s", PTDUMP_PATH, strerror(e));
 		free(buf);
-		return ret;
+		errno = e;
+		return NULL;
 	}
 	for (;;) {
 		if (len + 1 >= cap) {
 			nbuf = realloc(buf, cap * 2);
 			if (!nbuf) {
-				ret = -ENOMEM;
-				goto out;
+				e = ENOMEM;
+				errf(err, errlen, "out of memory");
+				goto fail;
 			}
 			buf = nbuf;
 			cap *= 2;
@@ -376,18 +380,59 @@ int ptdump_read(struct pt_map *m, char *err, size_t errlen)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			ret = -errno;
-			errf(err, errlen, "read %s: %s", PTDUMP_PATH, strerror(errno));
-			goto out;
+			e = errno;
+			errf(err, errlen, "read %s: %s", PTDUMP_PATH, strerror(e));
+			goto fail;
 		}
 		if (!n)
 			break;
 		len += n;
 	}
-	buf[len] = '\0';
-	ret = ptdump_parse(m, buf, err, errlen);
-out:
 	close(fd);
+	buf[len] = '\0';
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	errno = e;
+	return NULL;
+}
+
+int ptdump_read(struct pt_map *m, char *err, size_t errlen)
+{
+	char *buf;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	buf = ptdump_slurp(err, errlen);
+	if (!buf)
+		return -errno;
+	ret = ptdump_parse(m, buf, err, errlen);
+	free(buf);
+	return ret;
+}
+
+int ptdump_for_each(const char *text, ptdump_line_fn fn, void *ctx,
+		    char *err, size_t errlen)
+{
+	char *buf = strdup(text), *save, *s, section[96] = "";
+	struct pt_line l;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (s = strtok_r(buf, "\n", &save); s && !ret;
+	     s = strtok_r(NULL, "\n", &save)) {
+		size_t n = strlen(s);
+
+		if (!strncmp(s, "---[ ", 5) && n > 10 && !strcmp(s + n - 5, " ]---")) {
+			snprintf(section, sizeof(section), "%.*s", (int)(n - 10), s + 5);
+			continue;
+		}
+		ret = parse_line(s, &l, err, errlen);
+		if (!ret)
+			ret = fn(ctx, section, &l);
+	}
 	free(buf);
 	return ret;
 }

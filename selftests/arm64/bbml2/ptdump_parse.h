@@ -108,6 +108,19 @@ void pt_attrs_str(unsigned int attrs, char *buf, size_t len);
 int ptdump_read(struct pt_map *m, char *err, size_t errlen);
 int ptdump_parse(struct pt_map *m, const char *text, char *err, size_t errlen);
 void pt_map_free(struct pt_map *m);
+
+/*
+ * Every line of the whole dump, section by section: @fn gets the text of
+ * the last "---[ ... ]---" marker before the line ("" before the first)
+ * and the parsed line. 0, @fn's first non-zero return, or -EPROTO with
+ * @err on a line the parser does not know.
+ */
+typedef int (*ptdump_line_fn)(void *ctx, const char *section,
+			      const struct pt_line *l);
+int ptdump_for_each(const char *text, ptdump_line_fn fn, void *ctx,
+		    char *err, size_t errlen);
+/* Read the whole dump (malloc'd text), or NULL and @err. */
+char *ptdump_slurp(char *err, size_t errlen);
 int pt_map_copy(struct pt_map *dst, const struct pt_map *src);
 
 /*
