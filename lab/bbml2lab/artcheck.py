@@ -19,7 +19,8 @@ TIMEOUT_S = 15
 
 def job_files(spec, board):
     """{label: path relative to the base URL} of one job's artifacts
-    (labels as LAVA's deploy names them: kernel, ramdisk, dtb)."""
+    (labels as LAVA's deploy names them: kernel, ramdisk, dtb), as the
+    manifest names them; build_path() puts them under their build."""
     files = {"kernel": f"{spec.config}/Image", "ramdisk": f"{spec.config}/initramfs.cpio.gz"}
     if (board.get("qemu") or {}).get("el2shim"):
         # the job's `kernel` image is el2shim; the Image is its `image`
@@ -28,6 +29,18 @@ def job_files(spec, board):
     if dtb:
         files["dtb"] = f"{spec.config}/dtbs/{dtb}"
     return files
+
+
+def build_path(path, build):
+    """Where a manifest path of this build is served: builds/<build>/path
+    (publish.py keeps each build until no resumable run pins it)."""
+    return f"builds/{build}/{path}" if build else path
+
+
+def manifest_path(path):
+    """A served path back to the manifest's name (builds/<id>/ removed)."""
+    parts = path.split("/", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == "builds" else path
 
 
 def url(base, path):

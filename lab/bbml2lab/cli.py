@@ -157,6 +157,8 @@ def parser():
                    "default: every config a lab board boots)")
     p.add_argument("--build", default=REPO / "build", help="build dir (%(default)s)")
     p.add_argument("--out", default=REPO / "build/lab/artifacts", help="(%(default)s)")
+    p.add_argument("--results", default=DEFAULTS["results"],
+                   help="results root whose resumable runs pin their builds (%(default)s)")
 
     p = sub.add_parser("lab-config", help="write every board's LAVA device dictionary "
                        "(build/lab/devices/<hostname>.jinja2)")
@@ -392,7 +394,8 @@ def cmd_nightly(args):
         def before(session, specs):
             session.meta["nightly"] = True
             nightly.build_and_publish(sorted({s.config for s in specs}), REPO, session.say,
-                                      build=not args.no_build, publish=not args.no_publish)
+                                      build=not args.no_build, publish=not args.no_publish,
+                                      results=args.results)
         code, session = lab_run(args, before=before)
         return _close_night(session, args.results, args.keep, code, args)
     finally:
@@ -468,11 +471,13 @@ def cmd_publish(args):
     configs = args.config or sorted({b["kernel_config"] for b in boards.values()
                                      if b["kind"] != "qemu"})
     try:
-        manifest = publish.publish(boards, configs, Path(args.build), Path(args.out), REPO)
+        manifest = publish.publish(boards, configs, Path(args.build), Path(args.out), REPO,
+                                   pinned=publish.pinned_builds(args.results))
     except OSError as e:
         raise LabError(f"publish: {e}") from None
     files = [k for k in manifest if "/" in k and k.split("/")[0] in configs]
-    print(f"published {len(files)} file(s) of {', '.join(configs)} -> {args.out}")
+    print(f"published {len(files)} file(s) of {', '.join(configs)} -> {args.out} "
+          f"(build {manifest['build']})")
     return 0
 
 

@@ -138,7 +138,8 @@ def check_downloads(log, urls, manifest, base, suite):
     bad = []
     for d in downloads:
         label, got = d["extra"]["label"], d["extra"].get("sha256sum")
-        path = urls.get(label, "")[len(base.rstrip("/")) + 1:] if base else None
+        path = artcheck.manifest_path(urls.get(label, "")[len(base.rstrip("/")) + 1:]) \
+            if base else None
         want = (files.get(path) or {}).get("sha256")
         if want is None:
             bad.append(f"{label}: {path or '?'} is not in the manifest")
@@ -169,7 +170,9 @@ def server_job(renderer, spec, board, base, manifest, queue_hours=None, provenan
     job name ends with the run id, so a job left on the server can be
     traced to its run (and canceled)."""
     files = artcheck.job_files(spec, board)
-    urls = {label: artcheck.url(base, path) for label, path in files.items()}
+    build = manifest["info"].get("build")
+    urls = {label: artcheck.url(base, artcheck.build_path(path, build))
+            for label, path in files.items()}
     sha = {label: (manifest["files"].get(path) or {}).get("sha256") for label, path in files.items()}
     missing = [files[k] for k, v in sha.items() if v is None]
     if missing:

@@ -27,6 +27,7 @@ from . import LabError, compare
 from .fsutil import atomic_write, atomic_write_json
 
 LOCK = ".nightly.lock"
+SECRET_ENV = ("LAVA_TOKEN",)
 LATEST = "latest-nightly"
 TAG = "nightly"
 REPORT_PAGE = Path(__file__).resolve().parents[2] / "bench/page.py"
@@ -75,8 +76,9 @@ def step(cmd, cwd, say):
     """Run one build/publish command; its whole process group dies with us
     (SIGTERM, Ctrl-C). LabError naming the command if it fails."""
     say(f"nightly: {' '.join(map(str, cmd))}")
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}   # builds never see it
     proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, start_new_session=True,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env=env)
     try:
         rc = proc.wait()
     except BaseException:
@@ -90,7 +92,8 @@ def step(cmd, cwd, say):
         raise LabError(f"nightly: `{' '.join(map(str, cmd))}` failed (rc={rc})")
 
 
-def build_and_publish(configs, repo, say, build=True, publish=True, make="make"):
+def build_and_publish(configs, repo, say, build=True, publish=True, make="make",
+                      results=None):
     """The steps before the run, for every kernel config the plan boots
     (and el2shim, which publish ships for the el2shim boards)."""
     for c in configs:
@@ -100,6 +103,8 @@ def build_and_publish(configs, repo, say, build=True, publish=True, make="make")
         step([make, "el2shim"], repo, say)
     if publish:
         cmd = [sys.executable, repo / "lab/run.py", "publish"]
+        if results:
+            cmd += ["--results", results]
         for c in configs:
             cmd += ["--config", c]
         step(cmd, repo, say)

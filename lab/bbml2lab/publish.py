@@ -15,6 +15,15 @@
 Keys with a "/" are files; the others are provenance. Files are copied to a
 temporary name and renamed, so a server reading OUT never sees half a file;
 the manifest is written last.
+
+Every publish is also a build: OUT/builds/<build>/<config>/... (hard links
+of the files above, so the newest build costs no space), <build> the first
+12 hex digits of the sha256 over the manifest's files, named by the
+manifest's "build" key. Lab jobs fetch from their build's directory
+(artcheck.job_files), so a later publish cannot pull the files from under a
+job that is still queued or a run that is resumed. A build is removed only
+when it is neither among the newest KEEP_BUILDS nor pinned by a run that can
+still be resumed (pinned_builds: status running or detached).
 """
 import json
 import os
@@ -26,6 +35,9 @@ from pathlib import Path
 
 from . import LabError, devices
 from .metadata import sha256
+
+BUILDS = "builds"
+KEEP_BUILDS = 3
 
 
 def _copy(src, dst):
@@ -93,9 +105,9 @@ def _git(repo):
     return rev, (bool(git("status", "--porcelain", "--untracked-files=no")) if rev else None)
 
 
-def publish(boards, configs, build, out, repo, run=subprocess.run):
+def publish(boards, configs, build, out, repo, run=subprocess.run, pinned=()):
     """Publish configs into out; returns the manifest dict. LabError names
-    the first missing input."""
+    the first missing input. pinned: builds to keep (pinned_builds)."""
     out = Path(out)
     plan = {}
     for config in configs:
@@ -165,7 +177,74 @@ def publish(boards, configs, build, out, repo, run=subprocess.run):
                         manifest[key].setdefault(c, v)
         except (OSError, ValueError):
             pass
+    manifest["build"] = snapshot(out, manifest)
     tmp = out / ".manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, old)
+    prune_builds(out, keep={manifest["build"], *pinned})
     return manifest
+
+
+def build_id(manifest):
+    """The build's name: sha256 over its files' paths and hashes, 12 hex."""
+    files = sorted((k, v["sha256"]) for k, v in manifest.items() if "/" in k)
+    return sha256_text(json.dumps(files))[:12]
+
+
+def sha256_text(text):
+    import hashlib
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def snapshot(out, manifest):
+    """OUT/builds/<build>/: the manifest's files as published now (hard
+    links, a copy where links fail); the build id."""
+    bid = build_id(manifest)
+    dest = out / BUILDS / bid
+    if dest.is_dir():
+        return bid
+    tmp = out / BUILDS / f".{bid}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for key in (k for k in manifest if "/" in k):
+        target = tmp / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(out / key, target)
+        except OSError:
+            shutil.copyfile(out / key, target)
+    os.replace(tmp, dest)
+    return bid
+
+
+def prune_builds(out, keep=(), newest=KEEP_BUILDS):
+    """Remove builds that are neither in `keep` nor among the newest."""
+    root = Path(out) / BUILDS
+    if not root.is_dir():
+        return []
+    builds = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                    key=lambda p: p.stat().st_mtime_ns)
+    gone = [p for p in builds[:max(0, len(builds) - newest)] if p.name not in keep]
+    for p in gone:
+        shutil.rmtree(p)
+    return [p.name for p in gone]
+
+
+def pinned_builds(results_root):
+    """Builds that runs under results_root which can still be resumed
+    (status running or detached) fetch from."""
+    pinned = set()
+    root = Path(results_root)
+    if not root.is_dir():
+        return pinned
+    for run in root.iterdir():
+        try:
+            meta = json.loads((run / "metadata.json").read_text())
+            if meta.get("status") not in ("running", "detached"):
+                continue
+            state = json.loads((run / "lab.json").read_text())
+        except (OSError, ValueError):
+            continue
+        build = ((state.get("manifest") or {}).get("info") or {}).get("build")
+        if build:
+            pinned.add(build)
+    return pinned

@@ -292,10 +292,17 @@ class _QuietFiles(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def publish(root, files):
-    """Write files {relpath: sha256} (content irrelevant) and a manifest."""
+def publish(root, files, build=None):
+    """Write files {relpath: sha256} (content irrelevant) and a manifest;
+    build: also serve them under builds/<build>/ and name it."""
     manifest = {"git_revision": "0" * 40, "kernel_versions": {"qemu": "6.12.117-test"}}
+    if build:
+        manifest["build"] = build
     for rel, sha in files.items():
+        if build:
+            served = root / "builds" / build / rel
+            served.parent.mkdir(parents=True, exist_ok=True)
+            served.write_bytes(b"artifact " + rel.encode())
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"artifact " + rel.encode())

@@ -286,3 +286,21 @@ def test_latest_nightly_never_moves_backwards(tmp_path, capsys):
     nightly.finish_night(broken, tmp_path, keep=10, page_nights=0)
     assert (tmp_path / "latest-nightly").readlink().name == new.name
     assert "did not run its jobs: latest-nightly stays " + new.name in capsys.readouterr().out
+
+
+def test_jobs_fetch_from_their_build_and_the_pins_still_match(tmp_path, lab):
+    from fake_lava import publish
+    from test_labrun import KERNEL_SHA, RAMDISK_SHA
+    fake, *_ = lab
+    publish(tmp_path / "art", {"qemu/Image": KERNEL_SHA, "qemu/initramfs.cpio.gz": RAMDISK_SHA,
+                               "qemu/dtbs/qemu/virt-4c-2048m.dtb": "d" * 64}, build="0123456789ab")
+    (tmp_path / "art/qemu/Image").unlink()          # the next publish is under way: not used
+    fake.script(A, Script(smoke_log()))
+    code, s, out = run(tmp_path, lab, plan="one")
+    job = yaml.safe_load((s.run_dir / "jobs" / A / "job.yaml").read_text())
+    deploy = next(a["deploy"] for a in job["actions"] if "deploy" in a)
+    urls = [v["url"] for v in deploy.values() if isinstance(v, dict) and "url" in v]
+    assert urls and all("/builds/0123456789ab/qemu/" in u for u in urls), urls
+    assert code == 0, out
+    # LAVA's downloads (served from the build) are checked against the manifest's names
+    assert job_results(s, A)["smoke.lava.artifacts_sha256"]["result"] == "pass"

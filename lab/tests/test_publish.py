@@ -153,3 +153,33 @@ def test_pack_fdt():
         publish.pack_fdt(b"\0" * 64)
     with pytest.raises(LabError, match="past its total size"):
         publish.pack_fdt(data[:4] + struct.pack(">I", 60) + data[8:])
+
+
+def test_each_publish_is_a_build_kept_while_a_resumable_run_pins_it(build, tmp_path):
+    """Jobs fetch from builds/<build>/: a later publish leaves the files a
+    queued job or a resumable run pinned; unpinned old builds go."""
+    out, results = tmp_path / "art", tmp_path / "results"
+    first = publish.publish({}, ["board"], build, out, REPO)
+    bid = first["build"]
+    assert len(bid) == 12 and (out / "builds" / bid / "board/Image").read_bytes() == b"Image-board"
+    # a detached run pinned the first build
+    run = results / "20261205T010000Z-nightly-aaaaaa"
+    run.mkdir(parents=True)
+    (run / "metadata.json").write_text(json.dumps({"status": "detached"}))
+    (run / "lab.json").write_text(json.dumps({"manifest": {"info": {"build": bid}}}))
+    done = results / "20261204T010000Z-nightly-bbbbbb"
+    done.mkdir()
+    (done / "metadata.json").write_text(json.dumps({"status": "complete"}))
+    assert publish.pinned_builds(results) == {bid}
+    ids = []
+    for n in range(publish.KEEP_BUILDS + 1):
+        (build / "kernel-board/arch/arm64/boot/Image").write_bytes(f"Image-{n}".encode())
+        ids.append(publish.publish({}, ["board"], build, out, REPO,
+                                   pinned=publish.pinned_builds(results))["build"])
+    kept = sorted(p.name for p in (out / "builds").iterdir())
+    assert kept == sorted([bid] + ids[-publish.KEEP_BUILDS:])     # pinned one stays
+    assert (out / "builds" / bid / "board/Image").read_bytes() == b"Image-board"
+    assert (out / "board/Image").read_bytes() == f"Image-{publish.KEEP_BUILDS}".encode()
+    (run / "metadata.json").write_text(json.dumps({"status": "complete"}))   # resumed, done
+    publish.publish({}, ["board"], build, out, REPO, pinned=publish.pinned_builds(results))
+    assert not (out / "builds" / bid).exists()
