@@ -22,7 +22,6 @@ instructions, not hardware time.
 """
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
