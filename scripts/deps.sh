@@ -19,7 +19,8 @@ STAMP_DIR=$BUILD_DIR/deps
 PKGS="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
 linux-source-6.12 ccache make bc flex bison libssl-dev libelf-dev cpio
 gzip xz-utils rsync kmod perl lava-dispatcher python3-jinja2 python3-yaml
-python3-pytest python3-voluptuous lavacli gpiod python3-libgpiod libgpiod-dev"
+python3-pytest python3-voluptuous lavacli gpiod python3-libgpiod libgpiod-dev
+python3-jsonschema"
 # `make report` only (DEPS_REPORT=1): plots and the headless screenshot test;
 # make check's path never installs them.
 [ "${DEPS_REPORT:-}" != 1 ] || PKGS="$PKGS python3-matplotlib chromium"
@@ -93,6 +94,15 @@ fetch_unpack lava-server "$BUILD_DIR/lava-server"
 # shared library package (for a dynamic build); never installed system wide.
 fetch_unpack libgpiod-dev:arm64 "$BUILD_DIR/libgpiod-arm64/dev"
 fetch_unpack libgpiod2:arm64 "$BUILD_DIR/libgpiod-arm64/lib"
+
+# `make bench-tlb` only (DEPS_TLB=1): Debian's arm64 memcached and the
+# libraries it loads, for the guest's memcached-mix workload (bench/);
+# unpacked, never installed. bench/memcached-root.sh packs what it needs.
+if [ "${DEPS_TLB:-}" = 1 ]; then
+	for p in memcached libevent-2.1-7 libsasl2-2 libssl3 libc6; do
+		fetch_unpack "$p:arm64" "$BUILD_DIR/memcached-arm64/$p"
+	done
+fi
 
 bb=$BUILD_DIR/busybox-arm64/bin/busybox
 [ -x "$bb" ] || { echo "deps: $bb missing after unpack" >&2; exit 1; }

@@ -130,6 +130,9 @@ def parser():
                    help="nightly runs that keep their job dirs (%(default)s)")
     p.add_argument("--no-build", action="store_true", help="skip make kernel-*/rootfs-*")
     p.add_argument("--no-publish", action="store_true", help="skip run.py publish")
+    p.add_argument("--notify", metavar="CMD",
+                   help="command that gets the night's plain-text summary on stdin "
+                   "(default: LAB_NOTIFY in the lab env file)")
 
     p = sub.add_parser("resume", help="re-attach to a lab run after the runner was killed "
                        "or detached (SIGTERM)")
@@ -389,17 +392,39 @@ def cmd_nightly(args):
     if not args.artifact_url:
         raise LabError(f"give --artifact-url (no LAB_ARTIFACT_URL in {args.lab_env})")
     args.tag = nightly.TAG + (f"-{safe_name(args.tag)}" if args.tag else "")
-    lock = nightly.Lock(Path(args.results) / nightly.LOCK)
+    args.notify = args.notify or env.get("LAB_NOTIFY")
+    try:
+        lock = nightly.Lock(Path(args.results) / nightly.LOCK)
+    except LabError as e:
+        _never_started(args, e)
+        raise
     try:
         def before(session, specs):
             session.meta["nightly"] = True
+            if args.notify:
+                session.meta["notify"] = args.notify
             nightly.build_and_publish(sorted({s.config for s in specs}), REPO, session.say,
                                       build=not args.no_build, publish=not args.no_publish,
                                       results=args.results)
-        code, session = lab_run(args, before=before)
+        try:
+            code, session = lab_run(args, before=before)
+        except LabError as e:          # before the run directory existed
+            _never_started(args, e)
+            raise
         return _close_night(session, args.results, args.keep, code, args)
     finally:
         lock.release()
+
+
+def _never_started(args, error):
+    """A night that failed before its run directory: a trace in the results
+    root and the notify command, so it is not silently missing."""
+    from . import notify
+    rec = notify.record_never_started(args.results, error, args.argv)
+    if args.notify:
+        subject = f"bbml2-lab nightly never started: {error}"
+        notify.send(args.notify, subject, f"{subject}\n\nat {rec['at']}\n"
+                    f"command: {' '.join(map(str, args.argv))}\n")
 
 
 def _close_night(session, root, keep, code, args):
@@ -410,7 +435,14 @@ def _close_night(session, root, keep, code, args):
     if session.meta["status"] == labrun.DETACHED:
         print(f"nightly detached: no comparison until `lab/run.py resume {session.run_dir}`")
         return code
+    from . import kcidb, notify
     cmp = nightly.finish_night(session.run_dir, root, keep)
+    problems = kcidb.write(session.run_dir)
+    print(f"kcidb: {session.run_dir / 'kcidb.json'}: " + (
+        "valid against KCIDB v5.3 as transcribed (kcidb's own validator not run)"
+        if not problems else f"{len(problems)} schema problem(s), first: {problems[0]}"))
+    notify.announce(session.run_dir, cmp, root,
+                    getattr(args, "notify", None) or session.meta.get("notify"))
     print(f"compare: {len(cmp['new_failures'])} new failure(s), {len(cmp['fixed'])} fixed, "
           f"{len(cmp['flaky'])} flaky, {len(cmp['missing'])} missing, "
           f"{len(cmp.get('infrastructure', []))} infrastructure error(s) "
