@@ -11,7 +11,9 @@ through the lab runner (lab/bbml2lab), into one results directory. The run's
 metadata.json gets a "bench" member: seed, repeat, the boot order, and the
 extra QEMU options. --icount adds `-icount shift=0`: guest time counts
 instructions (1 ns each), so costs repeat exactly; it is instruction time,
-never hardware time.
+never hardware time. --tlb-model loads the TLB-model plugin
+(bench/tlbmodel) into every boot, after a bare-metal preflight: each boot
+writes <run>/tlbmodel/<boot>.jsonl (modelled, not measured).
 
 Exit status as lab/run.py: 0 all passed, 1 a test failed, 2 an error.
 """
@@ -30,6 +32,8 @@ sys.path.insert(0, str(REPO / "lab"))
 from bbml2lab import LabError, cli, render  # noqa: E402
 from bbml2lab.job import Artifacts  # noqa: E402
 from bbml2lab.session import Session  # noqa: E402
+
+import tlbdata  # noqa: E402
 
 ICOUNT = ["-icount shift=0"]
 
@@ -50,6 +54,8 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, help="shuffle seed (default: random, recorded)")
     ap.add_argument("--icount", action="store_true",
                     help="add -icount shift=0 (instruction time, deterministic)")
+    ap.add_argument("--tlb-model", action="store_true",
+                    help="model the data TLBs with bench/tlbmodel (every preset)")
     ap.add_argument("--kernel", required=True, help="arm64 Image")
     ap.add_argument("--initrd", required=True, help="bench initramfs")
     ap.add_argument("--device-types",
@@ -76,10 +82,10 @@ def renderer(device_types, options):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
-    options = ICOUNT if args.icount else []
+    options = list(ICOUNT) if args.icount else []
     try:
         matrix, specs = cli.specs_of(args)
-        rend = renderer(args.device_types, options)
+        renderer(args.device_types, options)
     except LabError as e:
         print(f"sweep: {e}", file=sys.stderr)
         return 2
@@ -91,9 +97,22 @@ def main(argv=None):
         if not os.path.isfile(path):
             print(f"sweep: {what} not found: {path}", file=sys.stderr)
             return 2
+    if args.tlb_model:
+        try:
+            tlbdata.preflight()
+        except tlbdata.ModelError as e:
+            print(f"sweep: {e}", file=sys.stderr)
+            return 2
     tag = args.tag or (args.plan + ("-icount" if args.icount else ""))
     session = Session(args.results, tag, REPO, ["bench/sweep.py"] + list(argv or sys.argv[1:]),
                       plan=args.plan)
+    if args.tlb_model:
+        tdir = session.run_dir / "tlbmodel"
+        tdir.mkdir()
+        options += tlbdata.qemu_options(tdir / "{job}.console.log", tdir / "{job}.jsonl")
+        session.meta["tlbmodel"] = {"dir": "tlbmodel", "label": tlbdata.LABEL,
+                                    "qemu": tlbdata.qemu_version()}
+    rend = renderer(args.device_types, options)
     session.meta["bench"] = {"seed": seed, "repeat": args.repeat,
                              "order": [b.name for b in boots], "qemu_options": options,
                              "clock": "instructions (-icount shift=0)" if args.icount
@@ -105,6 +124,10 @@ def main(argv=None):
         session.run(boots, matrix.boards, lambda spec: art, rend)
     except KeyboardInterrupt:
         session.setup_error("interrupted")
+    if args.tlb_model:
+        # the console logs were the layout channel; LAVA's log keeps the text
+        for log in (session.run_dir / "tlbmodel").glob("*.console.log"):
+            log.unlink()
     return session.finish()
 
 

@@ -33,12 +33,16 @@ class Renderer:
         # qemu_options: extra QEMU arguments for every qemu job (e.g.
         # bench/sweep.py's "-icount shift=0"), after the per-job ones.
         self.qemu_options = list(qemu_options)
+        # "{job}" in an option is the job's name (per-boot files of a plugin).
         self.template_dir = Path(template_dir)
         self.device_types_dir = Path(device_types_dir) if device_types_dir else None
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(self.template_dir)),
                                       undefined=jinja2.StrictUndefined, trim_blocks=True,
                                       keep_trailing_newline=True, autoescape=False)
         self.env.filters["tojson"] = _tojson
+
+    def options_for(self, spec):
+        return [o.replace("{job}", spec.name) for o in self.qemu_options]
 
     def _render_yaml(self, name, ctx, expect):
         """Render one template and parse it; errors name the template."""
@@ -79,7 +83,7 @@ class Renderer:
             q = board["qemu"]
             context = {"arch": "arm64", "cpu": q.get("cpu", "max"),
                        "machine": q.get("machine", "virt"), "memory": spec.mem_mb,
-                       "extra_options": qemu_extra_options(spec) + self.qemu_options}
+                       "extra_options": qemu_extra_options(spec) + self.options_for(spec)}
         else:
             context = {"extra_kernel_args": f"{BASE_CMDLINE} {spec.kernel_args}",
                        "console_device": board["console"]["device"]}
@@ -123,7 +127,7 @@ class Renderer:
         q = board["qemu"]
         ctx = {"cpu": q.get("cpu", "max"), "machine": q.get("machine", "virt"),
                "memory": spec.mem_mb,
-               "extra_options": qemu_extra_options(spec) + self.qemu_options}
+               "extra_options": qemu_extra_options(spec) + self.options_for(spec)}
         try:
             text = env.get_template(name).render(**ctx)
             data = yaml.safe_load(text)
