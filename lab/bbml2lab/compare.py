@@ -11,6 +11,9 @@ A test is (job, result name). Against the previous night:
   infrastructure  jobs that ended as infrastructure errors (no kernel ran:
                   result "error" with "infra": true), per board; never
                   failures, never flaky; their tests are not "missing"
+  boards_skipped  jobs not submitted because LAVA said their board could
+                  not run them (Bad, Maintenance, worker offline): result
+                  "skip" with "board_skipped": true; not "missing" either
 Kept small on purpose: `make report` (bench/report.py) is the one report
 mechanism and can grow from this module.
 """
@@ -39,14 +42,17 @@ def compare(current, previous, history=(), flaky_tests=()):
     cur, prev = _index(current), _index(previous or [])
     flaky_tests = {tuple(k) for k in flaky_tests}
     infra_jobs = {r["job"] for r in current if r.get("infra")}
+    skipped_jobs = {r["job"] for r in current if r.get("board_skipped")}
     out = {"new_failures": [], "fixed": [], "flaky": [], "missing": [], "infrastructure": [],
-           "new_tests": 0, "tests": len(cur) - len(infra_jobs), "previous_tests": len(prev)}
+           "boards_skipped": [], "new_tests": 0,
+           "tests": len(cur) - len(infra_jobs) - len(skipped_jobs), "previous_tests": len(prev)}
     for key, r in cur.items():
         item = {"job": key[0], "name": key[1], "result": r["result"],
                 "detail": (r.get("detail") or "").splitlines()[0] if r.get("detail") else ""}
-        if r.get("infra"):
-            out["infrastructure"].append({**item, "board": r.get("board"),
-                                          "not_run": sum(1 for k in prev if k[0] == key[0])})
+        if r.get("infra") or r.get("board_skipped"):
+            out["infrastructure" if r.get("infra") else "boards_skipped"].append(
+                {**item, "board": r.get("board"),
+                 "not_run": sum(1 for k in prev if k[0] == key[0])})
             continue
         before = prev.get(key)
         item["previous"] = before["result"] if before else None
@@ -59,7 +65,7 @@ def compare(current, previous, history=(), flaky_tests=()):
         elif r["result"] == "pass" and before and before["result"] in BAD:
             out["fixed"].append(item)
     for key, r in prev.items():
-        if key not in cur and key[0] not in infra_jobs:
+        if key not in cur and key[0] not in infra_jobs | skipped_jobs:
             out["missing"].append({"job": key[0], "name": key[1], "previous": r["result"]})
     return out
 
@@ -86,6 +92,11 @@ def markdown(cmp, current_id, previous_id):
             lines.append(f"- board `{item.get('board')}`: `{item['job']}`: {item['detail']}"
                          + (f" ({item['not_run']} test(s) of the previous night not run)"
                             if item.get("not_run") else ""))
+        lines.append("")
+    if cmp.get("boards_skipped"):
+        lines += ["## Boards skipped (LAVA could not run their jobs)", ""]
+        for item in cmp["boards_skipped"]:
+            lines.append(f"- board `{item.get('board')}`: `{item['job']}`: {item['detail']}")
         lines.append("")
     for key, title in (("new_failures", "New failures"), ("fixed", "Fixed"),
                        ("flaky", "Flaky"), ("missing", "Missing")):

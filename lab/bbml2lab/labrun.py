@@ -58,6 +58,10 @@ from .session import Session
 
 RUN_STATE = "lab.json"
 INFRA_EXIT = 3
+# LAVA device healths and worker states/healths that mean "will not run
+# a job" (scheduler.devices.show / scheduler.workers.show, LAVA 2023.01)
+DEVICE_UNUSABLE = ("Bad", "Maintenance", "Retired")
+WORKER_UNUSABLE = ("Maintenance", "Retired")
 DETACHED = "detached"
 RUNNING = "Running"
 
@@ -271,6 +275,8 @@ class LabSession(Session):
                 f"failed, {c['skip']} skipped)")
         if summary["infra"]:
             line = f"{spec.name}: INFRASTRUCTURE ERROR on {spec.board}"
+        elif meta["status"] == "skipped":
+            line = f"{spec.name}: SKIPPED: {meta.get('skipped')}"
         if len(job.attempts) > 1:
             line += f" after {len(job.attempts)} attempts"
         if meta["error"]:
@@ -361,13 +367,63 @@ class LabSession(Session):
         self.say(f"{job.spec.name}: attempt {n} submitted as LAVA job {ids[0]}")
         return None
 
+    def board_unusable(self, job):
+        """Why LAVA would not run a job on the job's board now (device Bad,
+        in Maintenance or Retired; its worker Offline, in Maintenance or
+        Retired), or None. Unknown (a server error) counts as usable."""
+        hostname = job.board["lava"]["hostname"]
+        try:
+            dev = self.server.device(hostname)
+        except lavaserver.AuthError:
+            raise
+        except lavaserver.LavaError:
+            return None
+        if dev.get("health") in DEVICE_UNUSABLE:
+            return f"device {hostname} is {dev['health']}"
+        worker = dev.get("worker")
+        if not worker:
+            return None
+        job.worker = worker
+        try:
+            w = self.server.worker(worker)
+        except lavaserver.AuthError:
+            raise
+        except lavaserver.LavaError:
+            return None
+        if w.get("state") == "Offline":
+            return f"worker {worker} of device {hostname} is Offline"
+        if w.get("health") in WORKER_UNUSABLE:
+            return f"worker {worker} of device {hostname} is in {w['health']}"
+        return None
+
+    def _skip(self, job, why):
+        """The board cannot run the job: one skip result, the board noted."""
+        spec = job.spec
+        meta = self._base_meta(job)
+        meta["status"], meta["error"] = "skipped", None
+        meta["skipped"] = why
+        skipped = self.meta.setdefault("skipped_boards", [])
+        entry = next((e for e in skipped if e["board"] == spec.board), None)
+        if entry is None:
+            skipped.append({"board": spec.board, "why": why, "jobs": [spec.name]})
+        else:
+            entry["jobs"].append(spec.name)
+        self._finish_job(job, [{"name": f"{spec.suite}.job", "result": "skip",
+                                "board_skipped": True, "board": spec.board,
+                                "detail": f"board {spec.board} skipped: {why}"}], meta)
+
     def submit_all(self):
-        """Submit every prepared job that has no live attempt."""
+        """Submit every prepared job that has no live attempt, unless its
+        board cannot run it now (skipped, with the reason)."""
         for job in self.lab_jobs:
             if job.done or (job.current and job.current.get("job_id")
                             and job.current["state"] != "submitting"):
                 continue
             try:
+                why = self.board_unusable(job)
+                if why:
+                    self._skip(job, why)
+                    continue
                 err = self._submit(job)
             except (Terminated, KeyboardInterrupt, lavaserver.AuthError):
                 raise
@@ -552,6 +608,10 @@ class LabSession(Session):
             show["lost"] = lost
         retry, why = should_resubmit(show, verdict, con, len(job.attempts),
                                      self.policy.max_resubmit, log.console)
+        if retry:
+            unusable = self.board_unusable(job)
+            if unusable:
+                retry, why = False, f"{why}; not resubmitted: {unusable}"
         attempt["retry"] = {"resubmit": retry, "why": why}
         job.record(self.server.uri)
         if retry:

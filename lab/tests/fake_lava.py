@@ -73,6 +73,7 @@ class Script:
     reject: str = None         # submit answers Fault 400 with this text
     fault_show: int = 0        # show() answers Fault -32603 this often first
     fault_logs: int = 0        # logs() answers Fault -32603 this often first
+    kill_worker: bool = False  # its device's worker goes Offline once it runs
     polls: int = field(default=0, init=False)
 
 
@@ -225,6 +226,8 @@ class FakeLava:
             return {}
         state, health = self._state(job)
         s.polls += 1
+        if s.kill_worker and state == "Running":
+            self.workers[self.devices[s.device]["worker"]]["state"] = "Offline"
         return {"id": int(job_id), "description": f"bbml2-lab {job['name']}", "state": state,
                 "health": health, "device": s.device if state != "Submitted" else None,
                 "device_type": "bbml2-qemu-uboot", "failure_comment": None}

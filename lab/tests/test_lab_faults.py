@@ -53,8 +53,7 @@ def test_worker_killed_mid_job_result_judged_from_the_servers_log(tmp_path, lab)
     from that log at once (not at the deadline) and canceled to free the
     board."""
     fake, *_ = lab
-    fake.script(A, Script(smoke_log(), states=("Submitted", "Running")))
-    fake.workers["worker-01"]["state"] = "Offline"
+    fake.script(A, Script(smoke_log(), states=("Submitted", "Running"), kill_worker=True))
     code, s, out = run(tmp_path, lab, plan="one",
                        policy=labrun.Policy(poll_s=5, deadline_s=3600))
     assert code == 0, out
@@ -70,8 +69,7 @@ def test_worker_killed_mid_job_result_judged_from_the_servers_log(tmp_path, lab)
 
 def test_worker_offline_without_a_final_result_waits_for_the_jobs_own_timeout(tmp_path, lab):
     fake, _, _, clock = lab
-    fake.script(A, Script(smoke_log(), states=("Running",), late_log=10 ** 6))
-    fake.workers["worker-01"]["state"] = "Offline"
+    fake.script(A, Script(smoke_log(), states=("Running",), late_log=10 ** 6, kill_worker=True))
     policy = labrun.Policy(poll_s=5, poll_max_s=30, overdue_grace_s=60, deadline_s=3 * 3600)
     s = session(tmp_path, lab, policy=policy)
     limit = labrun.job_timeout_s((s.lab_jobs[0].dir / "job.yaml").read_text())
@@ -304,3 +302,61 @@ def test_jobs_fetch_from_their_build_and_the_pins_still_match(tmp_path, lab):
     assert code == 0, out
     # LAVA's downloads (served from the build) are checked against the manifest's names
     assert job_results(s, A)["smoke.lava.artifacts_sha256"]["result"] == "pass"
+
+
+# --- LAVA state awareness ------------------------------------------------------
+
+def test_a_board_in_maintenance_is_skipped_with_its_reason_the_others_run(tmp_path, lab):
+    fake, *_ = lab
+    (tmp_path / "matrix.yaml").write_text((tmp_path / "matrix.yaml").read_text().replace(
+        "    - {name: b, suite: smoke}", "    - {name: b, suite: smoke, board: vboard-uniform-01}"))
+    fake.devices["vboard-none-01"]["health"] = "Maintenance"
+    uniform = (DATA / "server-smoke-uniform.yaml").read_text()   # a real server log
+    fake.script(B, Script(uniform, device="vboard-uniform-01"))
+    code, s, out = run(tmp_path, lab)
+    failed = [n for n, r in job_results(s, B).items() if r["result"] != "pass"]
+    # that log's downloads are the real lab's artifacts, not this fixture's
+    assert failed == ["smoke.lava.artifacts_sha256"] and code == 1, out
+    assert fake.submitted(A) == [] and len(fake.submitted(B)) == 1
+    (only,) = job_results(s, A).values()
+    assert only["result"] == "skip" and only["board_skipped"] is True
+    assert only["detail"] == "board vboard-none-01 skipped: device vboard-none-01 is Maintenance"
+    meta = json.loads((s.run_dir / "metadata.json").read_text())
+    assert meta["skipped_boards"] == [{"board": "vboard-none-01", "jobs": [A],
+                                       "why": "device vboard-none-01 is Maintenance"}]
+    assert job_results(s, B)["smoke.lava.job"]["result"] == "pass"
+    assert f"{A}: SKIPPED: device vboard-none-01 is Maintenance" in out
+    from bbml2lab import compare, notify
+    cmp = compare.compare(json.loads((s.run_dir / "results.json").read_text()),
+                          [res(A, "smoke.boot", "pass")])
+    assert cmp["missing"] == [] and [i["job"] for i in cmp["boards_skipped"]] == [A]
+    _, text = notify.summary(s.run_dir, cmp)
+    assert "boards skipped: \n  vboard-none-01: device vboard-none-01 is Maintenance\n" in text
+
+
+def test_an_offline_worker_skips_its_boards_and_stops_a_resubmission(tmp_path, lab):
+    fake, *_ = lab
+    fake.workers["worker-01"]["state"] = "Offline"
+    code, s, _ = run(tmp_path, lab, plan="one")
+    assert code == 0 and fake.submitted() == []
+    assert job_results(s, A)["smoke.job"]["detail"].endswith(
+        "worker worker-01 of device vboard-none-01 is Offline")
+    # a resubmission is not made onto a board that went Bad meanwhile
+    fake.workers["worker-01"]["state"] = "Online"
+    fake.script(A, Script(infra_log_(), health="Incomplete"), Script(smoke_log()))
+    orig = fake._logs
+
+    def logs_then_bad(job_id, line=0):
+        fake.devices["vboard-none-01"]["health"] = "Bad"
+        return orig(job_id, line)
+    fake._logs = logs_then_bad
+    fake.rpc.funcs["scheduler.jobs.logs"] = fake._recorded("scheduler.jobs.logs", logs_then_bad)
+    code, s, _ = run(tmp_path / "2", lab, plan="one")
+    assert code == labrun.INFRA_EXIT and len(fake.submitted(A)) == 1
+    (attempt,) = json.loads((s.run_dir / "jobs" / A / "lab.json").read_text())["attempts"]
+    assert attempt["retry"]["why"].endswith("not resubmitted: device vboard-none-01 is Bad")
+
+
+def infra_log_():
+    from test_labrun import infra_log
+    return infra_log()
