@@ -353,6 +353,7 @@ def test_systemd_units_call_the_nightly():
     service = (SYSTEMD / "bbml2-nightly.service").read_text()
     assert "ExecStart=/usr/bin/python3 lab/run.py nightly " in service
     assert "KillMode=mixed" in service and "Type=oneshot" in service
+    assert "\nUser=bbml2-lab\n" in service            # a dedicated user, not root
     timer = (SYSTEMD / "bbml2-nightly.timer").read_text()
     assert "Persistent=true" in timer and "Unit=bbml2-nightly.service" in timer
 
