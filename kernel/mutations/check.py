@@ -207,6 +207,15 @@ def new_failures(baseline, now):
     return out
 
 
+def new_skips(baseline, now):
+    """Tests that passed at baseline and skip now; [(job, test, detail)].
+    A mutant can hide behind a skip (a test whose precondition the bug
+    breaks), so these are reported next to the failures: they are no
+    catch, but a mutant that survives with them names where to look."""
+    return [(k[0], k[1], (r.get("detail") or "")[:160]) for k, r in sorted(now.items())
+            if r["result"] == "skip" and baseline.get(k, {}).get("result") == "pass"]
+
+
 def deadline_only(fails):
     """Only the job deadline fired: a timeout is not a catch."""
     return fails and all(re.search(r"timed? ?out|deadline", t + " " + d, re.I)
@@ -265,10 +274,12 @@ def run_mutants(args, mutants, entries, lab, out, say):
             else:
                 mrun, now = lab.boot(m.boots, f"mutant-{m.id}", log)
                 fails = new_failures(base, now) if mrun else []
+                skips = new_skips(base, now) if mrun else []
                 caught_by = sorted({f"{j}:{t}" for j, t, _ in fails
                                     if any(matches(e, j, t) for e in m.expect)})
                 row.update(run=str(mrun) if mrun else None, new_failures=[
-                    {"job": j, "test": t, "detail": d} for j, t, d in fails], caught_by=caught_by)
+                    {"job": j, "test": t, "detail": d} for j, t, d in fails], caught_by=caught_by,
+                    pass_to_skip=[{"job": j, "test": t, "detail": d} for j, t, d in skips])
                 if mrun is None:
                     row.update(verdict="error", why="no results")
                 elif caught_by and not deadline_only(fails):
@@ -281,6 +292,9 @@ def run_mutants(args, mutants, entries, lab, out, say):
                                else "no test it names failed; new failures: " + ", ".join(
                                    f"{j}:{t}" for j, t, _ in fails[:3]) if fails
                                else "no test failed")
+                    if skips:
+                        row["why"] += "; passed at baseline, skipped now: " + ", ".join(
+                            f"{j}:{t}" for j, t, _ in skips[:3])
         finally:
             if applied.returncode == 0:
                 undo = patch(lab.tree, m, "-R")
@@ -311,6 +325,8 @@ def table(rows, wall):
     lines = ["| mutant | class | boots | verdict | caught by |", "|---|---|---|---|---|"]
     for r in rows:
         by = ", ".join(r.get("caught_by", [])[:4]) or r.get("why", "")
+        if r.get("pass_to_skip") and r["verdict"] == "caught":
+            by += f" (and {len(r['pass_to_skip'])} pass -> skip)"
         lines.append(f"| {r['id']} | {r['class']} | {', '.join(r['boots'])} | "
                      f"{r['verdict']} | {by} |")
     counts = {v: sum(r["verdict"] == v for r in rows)

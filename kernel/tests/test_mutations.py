@@ -64,6 +64,23 @@ def test_catches_are_new_failures_of_expected_tests():
     assert mc.entry_of("mixed-none-4c-2048m") == "mixed"
 
 
+def test_pass_to_skip_is_reported_but_no_catch():
+    job = "ks-block-assume-4c-2048m"
+    base = {(job, "kselftest.x.a"): {"result": "pass"},
+            (job, "kselftest.x.b"): {"result": "skip"},
+            (job, "kselftest.x.c"): {"result": "pass"}}
+    now = {(job, "kselftest.x.a"): {"result": "skip", "detail": "no block left"},
+           (job, "kselftest.x.b"): {"result": "skip"},
+           (job, "kselftest.x.c"): {"result": "pass"}}
+    assert mc.new_skips(base, now) == [(job, "kselftest.x.a", "no block left")]
+    assert mc.new_failures(base, now) == []
+    rows = [{"id": "a", "class": "c", "boots": ["b"], "verdict": "survived",
+             "why": "no test failed; passed at baseline, skipped now: j:kselftest.x.a",
+             "pass_to_skip": [{"job": job, "test": "kselftest.x.a", "detail": ""}]}]
+    md, counts = mc.table(rows, 60)
+    assert "skipped now" in md and counts["survived"] == 1
+
+
 def test_a_deadline_alone_is_not_a_catch():
     assert mc.deadline_only([("j", "smoke.job", "job timed out after 180 s")])
     assert not mc.deadline_only([("j", "smoke.job", "timed out"),
