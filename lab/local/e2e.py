@@ -343,6 +343,26 @@ def lab_up(c):
     return c.check("lab_up", rc == 0, f"exit {rc} in {wall:.0f} s ({log}): {' '.join(tail)}")
 
 
+def lab_is_up(pids=REPO / "build/lab/run/pids"):
+    """True if a daemon that up.sh records (the worker, gunicorn...) runs."""
+    for f in Path(pids).glob("*.pid"):
+        try:
+            os.kill(int(f.read_text().strip()), 0)
+            return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def lab_down(c):
+    """lab/local/down.sh: stop the lab this run started (review L1)."""
+    p = subprocess.run([str(REPO / "lab/local/down.sh")], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=300)
+    last = (p.stdout + p.stderr).strip().splitlines()[-1:]
+    return c.check("lab_down", p.returncode == 0 and not lab_is_up(),
+                   f"exit {p.returncode}: {' '.join(last)}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="e2e.py", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -358,10 +378,13 @@ def main(argv=None):
     n.add_argument("--up", action="store_true", help="run lab/local/up.sh first")
     for q in (p, n):
         q.add_argument("--results", default=REPO / "results")
+        q.add_argument("--keep-up", action="store_true",
+                       help="with --up: leave a lab this run started running")
     args = ap.parse_args(argv)
     suite = "lab-e2e" if args.cmd == "check" else "lab-e2e-nightly"
     c = Checks(suite)
     env = None
+    started = args.up and os.geteuid() == 0 and not lab_is_up()
     if os.geteuid() != 0:
         c.skip("local_lab", "needs root (lava-server, lava-worker, tftpd): run as root")
     elif args.up and not lab_up(c):
@@ -373,6 +396,8 @@ def main(argv=None):
             if locked:
                 c.cases += (cmd_check(args, env) if args.cmd == "check"
                             else cmd_nightly(args, env)).cases
+    if started and not args.keep_up:
+        lab_down(c)
     if args.junit:
         c.write(args.junit, getattr(args, "merge", None))
     return 0 if c.ok else 1

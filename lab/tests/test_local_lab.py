@@ -3,6 +3,7 @@ run directories shaped like `lab/run.py lab` writes them, and the JUnit merge
 that folds them into make check's count."""
 import importlib.util
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -160,3 +161,19 @@ def test_lab_env_is_read(tmp_path):
     env.write_text("# comment\nLAVA_URI=http://127.0.0.1:8000/RPC2\nLAB_ART_PORT=8090\n")
     assert e2e.lab_env(env) == {"LAVA_URI": "http://127.0.0.1:8000/RPC2", "LAB_ART_PORT": "8090"}
     assert e2e.lab_env(tmp_path / "missing") is None
+
+
+def test_lab_is_up_reads_the_recorded_pids(tmp_path):
+    """make check stops the lab only when it started it: 'up' means a
+    recorded daemon is alive."""
+    import subprocess
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    assert e2e.lab_is_up(pids) is False
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (pids / "worker.pid").write_text(f"{dead.pid}\n")
+    (pids / "junk.pid").write_text("not a pid\n")
+    assert e2e.lab_is_up(pids) is False
+    (pids / "gunicorn.pid").write_text(f"{os.getpid()}\n")
+    assert e2e.lab_is_up(pids) is True
