@@ -5,6 +5,7 @@ inventory's generated dictionary rendered with the job's context (as a server
 does), then lava_dispatcher's JobParser + Job.validate() run, with stub
 mkimage / in.tftpd / telnet on PATH and the TFTP root in a temp dir."""
 import logging
+import re
 import os
 from pathlib import Path
 
@@ -155,3 +156,34 @@ def test_unknown_kind_has_no_dictionary():
     board = dict(BOARDS[_first_of_kind("u-boot")], kind="fastboot")
     with pytest.raises(LabError, match="no device dictionary template for kind fastboot"):
         devices.render("x", board)
+
+
+HARDWARE = sorted(n for n, b in BOARDS.items() if b["platform"] == "hardware")
+
+
+@pytest.mark.parametrize("name", HARDWARE)
+def test_every_physical_board_pipeline_validates_in_every_mode(name, worker, tmp_path):
+    """Issue 22 (6): each physical board's generated dictionary, rendered on
+    the device type it names (LAVA's own rk3399-rock-pi-4b and
+    bcm2711-rpi-4-b; the project's grub-efi and lab-x4-a720-evb on LAVA's
+    base-grub/base-uboot), with its jobs in every mode of its set, builds
+    and validates LAVA's pipeline; not only the first board of each kind."""
+    board = BOARDS[name]
+    want = EXPECT[board["kind"]]
+    for mode in board["modes"]:
+        job, device = _job_and_device(name, worker, mode)
+        names = _validate(job, device, tmp_path)
+        assert not want - set(names), f"{name} {mode}: pipeline lacks {want - set(names)}"
+        assert device["commands"]["hard_reset"].endswith(f" reset {name}")
+        assert job["device_type"] == board["lava"]["device_type"]
+
+
+def test_the_physical_boards_cover_every_device_type_they_name():
+    types = {BOARDS[n]["lava"]["device_type"] for n in HARDWARE}
+    shipped = {t for t in types if (LAVA_TYPES / f"{t}.jinja2").is_file()}
+    ours = {t for t in types if (REPO / "lab/templates/device-types" / f"{t}.jinja2").is_file()}
+    assert types == shipped | ours, types - shipped - ours
+    assert {"rk3399-rock-pi-4b", "bcm2711-rpi-4-b"} <= shipped
+    for t in ours:                      # the project's types extend LAVA's bases
+        text = (REPO / "lab/templates/device-types" / f"{t}.jinja2").read_text()
+        assert re.search(r"{%\s*extends\s+'base-(grub|uboot)\.jinja2'\s*%}", text), t
