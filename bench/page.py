@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchstats  # noqa: E402
 import ramsweep  # noqa: E402
 import report  # noqa: E402
+import tlbpage  # noqa: E402
 import verdicts  # noqa: E402
 
 SCHEMA = "bbml2-page/1"
@@ -478,7 +479,7 @@ def verdict_series(run):
 
 
 def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, name, emulated,
-           reach=None):
+           reach=None, model=None):
     L = []
     add = L.append
     add(f"# bbml2-lab report: {name}")
@@ -583,6 +584,9 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
             if k.startswith("TLB reach"):
                 add(f"![{k}]({v})")
                 add("")
+    if model:
+        add(tlbpage.render_md(model, plots, _table))
+        add("")
     if cover:
         add("## Cover-letter table")
         add("")
@@ -596,7 +600,7 @@ def render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, nam
                      .replace(",", " ") if r[2] else "–"] for r in cover]))
         add("")
     other = {k: v for k, v in plots.items()
-             if not k.startswith("RAM scaling") and not k.startswith("TLB reach")}
+             if not k.startswith(("RAM scaling", "TLB reach", "Modelled TLB"))}
     if other:
         add("## Trends")
         add("")
@@ -717,6 +721,9 @@ def build(inputs, out, name=None):
     sweep = ramsweep.analyse(ds)
     cover = cover_letter(confs)
     reach = tlb_reach(confs)
+    model_boots, model_problems = tlbpage.collect(runs)
+    problems += model_problems
+    model = tlbpage.analyse(model_boots, ws_kib)
     emulated = any(o["platform"].get("emulated") for o in ds["objects"])
     os.makedirs(out, exist_ok=True)
     plt, why = _pyplot()
@@ -729,9 +736,11 @@ def build(inputs, out, name=None):
             plots.update(ramsweep.plot(sweep, out, plt))
         if reach:
             plots.update(plot_tlb(reach, out, plt))
+        if model:
+            plots.update(tlbpage.plot(model, out, plt))
     name = name or os.path.basename(os.path.abspath(out))
     md = render(runs, ds, confs, analyses, nights, sweep, cover, plots, problems, name,
-                emulated, reach)
+                emulated, reach, model)
     report._write(os.path.join(out, "report.md"), md)
     report._write(os.path.join(out, "index.html"), md_to_html(md, f"bbml2-lab report: {name}"))
     data = {"schema": SCHEMA, "name": name, "inputs": inputs,
@@ -742,6 +751,7 @@ def build(inputs, out, name=None):
                 for k, a in analyses.items()},
             "nights": nights, "sweep": sweep, "cover_letter": cover, "plots": plots,
             "tlb_reach": {" | ".join(map(str, k)): v for k, v in reach.items()},
+            "tlb_model": model,
             "problems": problems, "regression_pct": REGRESSION_PCT, "alpha": ALPHA}
     report._write(os.path.join(out, "report.json"),
                   json.dumps(report._clean(data), indent=1, default=str) + "\n")

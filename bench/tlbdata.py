@@ -110,6 +110,8 @@ def windows(records):
         m = LABEL_RE.match(w.get("label", ""))
         ops = int(m.group(3)) * int(m.group(4)) if m else None
         kin = w["insns"]["kernel"]
+        others = w.get("other_vcpus") or {}
+        skin = kin + (others.get("insns") or {}).get("kernel", 0)
         row = {"seq": w["seq"], "label": w.get("label", ""),
                "bench": m.group(1) if m else None, "metric": m.group(2) if m else None,
                "ops": ops, "valid": w["valid"], "invalid_reason": w.get("invalid_reason"),
@@ -132,6 +134,9 @@ def windows(records):
                 "linear_l1_refills_per_op": per(mc["l1_refill_by_region"].get("linear", 0)),
                 "kernel_walk_mpki": 1000 * kwalk / kin if kin else None,
                 "kernel_l1_refill_mpki": 1000 * kref / kin if kin else None,
+                "system_kernel_walk_mpki": (
+                    1000 * (kwalk + others["models"][name]["walk"]["kernel_insn"]) / skin
+                    if skin and others.get("models") else None),
                 "kernel_va_walk_mpki": (1000 * sum(mc["walk_by_region"].get(k, 0)
                                                    for k in KERNEL_REGIONS) / kin
                                         if kin else None),

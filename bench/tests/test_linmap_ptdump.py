@@ -31,6 +31,7 @@ def linmap_cost(tmp_path_factory):
     r = subprocess.run(["gcc", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-I", BBML2,
                         "-o", str(out), os.path.join(TOP, "bench", "linmap-cost.c"),
                         os.path.join(TOP, "bench", "common.c"),
+                        os.path.join(TOP, "bench", "tlblayout.c"),
                         os.path.join(BBML2, "ptdump_parse.c")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     return str(out)

@@ -22,7 +22,7 @@
 #                                       model (bench/tlbmodel)
 bin=/lab/bin
 # linmap-cost first: its meminfo snapshot should see the boot, not our files.
-benches="linmap-cost pcache-rand-pread dentry-scatter-stat unix-scatter linmap-chase"
+benches="linmap-cost pcache-rand-pread dentry-scatter-stat unix-scatter linmap-chase memcached-mix"
 args=""
 limit=600
 
