@@ -321,6 +321,32 @@ bench-sweep: $(call KIMAGE,qemu) $(SMOKE)
 	$(MAKE) report REPORT_OUT=$(SWEEP_OUT) RUNS="$$(sed -n 's/^results: //p' \
 		$(BUILD)/sweep-tcg.log $(BUILD)/sweep-icount.log $(BUILD)/sweep-aa.log | tr '\n' ' ')"
 
+# --- make bench-tlb: the modelled TLB (bench/tlbmodel), not part of make check
+#   every benchmark under -icount shift=0 with the TLB-model plugin, modes
+#   off/assume/assume-repaint and the el2shim mixed board with no option,
+#   working sets 64 KiB-256 MiB (plan bench-tlb), then the report. The bench
+#   kernel (it has INET for memcached-mix). TLB_REPEAT boots per point (2:
+#   the second proves the counts repeat exactly).
+
+TLB_REPEAT ?= 2
+TLB_OUT ?= $(RESULTS)/reports/tlb-model-$(shell date -u +%Y%m%d)
+TLB_INITRD := $(BUILD)/rootfs-tlb.cpio.gz
+
+.PHONY: bench-tlb
+bench-tlb: $(call KIMAGE,bench) $(SMOKE) $(EL2SHIM)
+	DEPS_TLB=1 scripts/deps.sh $(BUILD)
+	bench/memcached-root.sh $(BUILD) $(BUILD)/memcached-root
+	$(MAKE) -C bench/tlbmodel O=$(BUILD)/tlbmodel
+	$(MAKE) -C bench O=$(BUILD)/bench-bin-bench initramfs INITRD=$(TLB_INITRD) \
+		BUSYBOX=$(BUSYBOX) EXTRA_BIN=$(SMOKE) KDIR=$(call KOUT,bench) \
+		EXTRA_TREES=$(BUILD)/memcached-root=lab/memcached
+	start=$$(date +%s); \
+	$(SUDO) nice -n 5 $(PY) bench/sweep.py --plan bench-tlb --tlb-model --icount \
+		--repeat $(TLB_REPEAT) --kernel $(call KIMAGE,bench) --initrd $(TLB_INITRD) \
+		--results $(RESULTS) $(OVERRIDES) | tee $(BUILD)/tlb-run.log; \
+	echo "bench-tlb: boots took $$(( $$(date +%s) - start )) s"; \
+	$(MAKE) report REPORT_OUT=$(TLB_OUT) RUNS="$$(sed -n 's/^results: //p' $(BUILD)/tlb-run.log)"
+
 # --- the test suite ---------------------------------------------------------
 
 # The unit tests' JUnit file is folded into the run, so the last line of
