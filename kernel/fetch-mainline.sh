@@ -45,9 +45,11 @@ die() {
 	exit 1
 }
 
-# The archive URI of this machine's bookworm sources.
+# The archive URI of this machine's bookworm sources (MAINLINE_APT_ETC: another
+# directory in /etc/apt's layout, for the tests).
+etc=${MAINLINE_APT_ETC:-/etc/apt}
 archive_uri() {
-	for f in /etc/apt/sources.list.d/*.sources; do
+	for f in "$etc"/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
 		# deb822 stanzas are separated by blank lines
 		awk 'BEGIN { RS = ""; FS = "\n" }
@@ -61,7 +63,7 @@ archive_uri() {
 			if (ok == 1 && uri != "") { print uri; exit }
 		}' "$f"
 	done | head -n 1
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+	for f in "$etc"/sources.list "$etc"/sources.list.d/*.list; do
 		[ -f "$f" ] || continue
 		awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
 			if ($(i + 1) == "bookworm") { print $i; exit } }' "$f"
@@ -83,7 +85,7 @@ if [ -n "$have_pinned" ] && [ -z "${MAINLINE_UPDATE:-}" ]; then
 	version=$VERSION
 else
 	uri=$(archive_uri | head -n 1)
-	[ -n "$uri" ] || die "no bookworm entry with a URI in /etc/apt/sources.list.d/*.sources or sources.list;" \
+	[ -n "$uri" ] || die "no bookworm entry with a URI in $etc/sources.list.d/*.sources or sources.list;" \
 		"add the machine's Debian archive there, or put $(debname "$VERSION") into $debs"
 	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/parts" "$apt/prefs"
 	: > "$apt/sources.list"
