@@ -26,7 +26,7 @@ PTDUMP=/sys/kernel/debug/kernel_page_tables
 ptdump_state() {
 	[ -r "$PTDUMP" ] || { echo unknown; return; }
 	mib=$(awk '/Linear Mapping start/ { on = 1; next } /Linear Mapping end/ { on = 0 }
-		on && ($3 == "PMD" || $3 == "PUD") && $0 !~ / F / {
+		on && NF > 3 && ($3 == "PMD" || $3 == "PUD") && $0 !~ / F / {
 			s = $2; u = substr(s, length(s)); n = substr(s, 1, length(s) - 1) + 0
 			if (u == "K") n /= 1024; else if (u == "G") n *= 1024; else if (u != "M") n = 0
 			t += n } END { printf "%d", t }' "$PTDUMP")
