@@ -13,9 +13,15 @@
       directory has the local shape, artifacts were pinned by sha256.
       --merge appends those test cases to an existing JUnit (the unit tests'),
       so `make check`'s last line counts them.
-  e2e.py nightly [--nights 2] [--deadline MIN]
+  e2e.py nightly [--nights 2] [--deadline MIN] [--no-faults]
       make lab-e2e: `lab/run.py nightly` on the virtual boards, twice (the
       second night compares with the first), with the same shape checks.
+      Into the second night two faults are injected (issue 22): every
+      power-on of vboard-none-01 fails (its jobs must end as infrastructure
+      errors of that board: exit 3, no test failure, nothing flaky), and
+      lava-worker is SIGKILLed while a vboard-uniform-01 job runs and is
+      restarted only after the runner has judged that job from the server's
+      log (LAVA keeps it Running; the result must be in the night).
 
 Prints one line per check and the wall times; exit 0 if all checks pass.
 """
@@ -27,6 +33,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -269,6 +276,113 @@ def evaluate_check(c, run_dir, rc, left, manifest, board):
     return server_jobs
 
 
+POWER_FAULT_BOARD = "vboard-none-01"
+KILL_BOARD = "vboard-uniform-01"
+
+
+def lava_server(env):
+    """bbml2lab's client for the local lab (credentials as the runner reads them)."""
+    sys.path.insert(0, str(REPO / "lab"))
+    from bbml2lab import lavaserver
+    return lavaserver.Server(lavaserver.credentials(env["LAVA_URI"]), retries=2,
+                             backoff=(1.0, 4.0))
+
+
+def judged(results_root, job_id):
+    """The job directory whose attempt had LAVA job job_id, once the runner
+    finished it (metadata.json written), else None."""
+    for lab in Path(results_root).glob("*-nightly-*/jobs/*/lab.json"):
+        data = load(lab, {}) or {}
+        if data.get("done") and any(str(a.get("job_id")) == str(job_id)
+                                    for a in data.get("attempts", [])):
+            return lab.parent
+    return None
+
+
+class WorkerKiller(threading.Thread):
+    """Waits for a job Running on `board`, lets it run `after_s`, SIGKILLs
+    lava-worker (its pid from up.sh), waits until the runner has judged that
+    job (or `wait_s`), then restarts the worker with up.sh. What happened is
+    in self.record."""
+
+    def __init__(self, env, results_root, board=KILL_BOARD, after_s=15, wait_s=1500):
+        super().__init__(daemon=True)
+        self.env, self.root, self.board = env, results_root, board
+        self.after_s, self.wait_s = after_s, wait_s
+        self.stop = threading.Event()
+        self.record = {}
+
+    def run(self):
+        try:
+            self._run()
+        except Exception as e:          # noqa: BLE001 (reported as a check)
+            self.record["error"] = f"{type(e).__name__}: {e}"
+
+    def _run(self):
+        server = lava_server(self.env)
+        job = None
+        while not self.stop.wait(2):
+            job = server.device(self.board).get("current_job")
+            if job and server.show(job).get("state") == "Running":
+                break
+            job = None
+        if job is None:
+            return
+        if self.stop.wait(self.after_s):
+            return
+        pid = int((Path(self.env["LAB_PID_DIR"]) / "worker.pid").read_text().strip())
+        os.kill(pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        self.record.update(job_id=str(job), worker_pid=pid, killed=time.time())
+        print(f"e2e: lava-worker (pid {pid}) SIGKILLed while LAVA job {job} runs on "
+              f"{self.board}", flush=True)
+        while time.monotonic() - t0 < self.wait_s and not self.stop.wait(5):
+            done = judged(self.root, job)
+            if done:
+                self.record.update(judged_s=round(time.monotonic() - t0, 1), job_dir=str(done))
+                break
+        up = subprocess.run([str(REPO / "lab/local/up.sh")], capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=480)
+        self.record.update(restarted=up.returncode == 0)
+        print(f"e2e: lava-worker restarted (up.sh exit {up.returncode}) "
+              f"{time.monotonic() - t0:.0f} s after the kill", flush=True)
+
+
+def check_faulted_night(c, run_dir, rc, killer):
+    """The second night's injected faults, handled as issue 22 asks."""
+    cmp = load(run_dir / "compare.json", {}) or {}
+    jobs = {j.name: j for j in (run_dir / "jobs").iterdir()}
+    power = {n: j for n, j in jobs.items()
+             if (load(j / "metadata.json", {}) or {}).get("spec", {}).get("board")
+             == POWER_FAULT_BOARD}
+    infra = cmp.get("infrastructure") or []
+    c.check("night2.power.infrastructure_errors_of_its_board_only",
+            power and {i.get("board") for i in infra} == {POWER_FAULT_BOARD}
+            and {i["job"] for i in infra} == set(power),
+            f"{len(power)} job(s) on {POWER_FAULT_BOARD}, infrastructure: "
+            f"{[(i.get('board'), i['job']) for i in infra]}")
+    bad = [f"{n}: {r['name']}" for n, j in power.items() for r in load(j / "results.json", [])
+           if r["result"] in ("fail", "error") and not r.get("infra")]
+    c.check("night2.power.no_test_failure", not bad, "; ".join(bad[:5]))
+    c.check("night2.nothing_flaky", cmp.get("flaky") == [], str(cmp.get("flaky"))[:300])
+    c.check("night2.no_new_failures", cmp.get("new_failures") == [],
+            str(cmp.get("new_failures"))[:300])
+    c.check("night2.exit_3_infrastructure", rc == 3, f"exit {rc}")
+    rec = killer.record if killer else {}
+    c.check("night2.worker_killed", rec.get("job_id") is not None and not rec.get("error"),
+            str(rec))
+    if rec.get("job_id"):
+        job_dir = judged(run_dir.parent, rec["job_id"])
+        meta = load(Path(job_dir) / "metadata.json", {}) if job_dir else {}
+        lost = (meta.get("lava") or {}).get("lost") or ""
+        res = results_of(Path(job_dir)) if job_dir else {}
+        c.check("night2.worker_kill.result_judged_from_the_log",
+                "Offline" in lost and meta.get("verdict") in ("pass", "fail")
+                and len(res) > 5, f"{job_dir}: verdict {meta.get('verdict')}, lost {lost!r}, "
+                f"{len(res)} results, judged {rec.get('judged_s')} s after the kill")
+        c.check("night2.worker_restarted", rec.get("restarted") is True, str(rec))
+
+
 def cmd_nightly(args, env):
     c = Checks("lab-e2e-nightly")
     pub = subprocess.run([PY, RUN_PY, "publish", "--config", "qemu"], capture_output=True,
@@ -278,18 +392,33 @@ def cmd_nightly(args, env):
     manifest = load(Path(env["LAB_ARTIFACT_DIR"]) / "manifest.json", {})
     runs = []
     for night in range(1, args.nights + 1):
-        rc, run_dir, wall, out = run_lab(
-            ["nightly", "--plan", "nightly", "--server", env["LAVA_URI"],
-             "--artifact-url", env["LAB_ARTIFACT_URL"], "--results", str(args.results),
-             "--no-build", "--deadline", str(max(1, args.deadline - 1))], args.deadline)
+        faulted = night == 2 and not args.no_faults
+        killer, fault = None, Path(env["LAB_FAULT_DIR"]) / f"{POWER_FAULT_BOARD}.power-on"
+        if faulted:
+            fault.write_text("999\n")              # every power-on of the board fails
+            killer = WorkerKiller(env, args.results)
+            killer.start()
+        try:
+            rc, run_dir, wall, out = run_lab(
+                ["nightly", "--plan", "nightly", "--server", env["LAVA_URI"],
+                 "--artifact-url", env["LAB_ARTIFACT_URL"], "--results", str(args.results),
+                 "--no-build", "--deadline", str(max(1, args.deadline - 1))], args.deadline)
+        finally:
+            if faulted:
+                fault.unlink(missing_ok=True)
+                killer.stop.set()
+                killer.join(timeout=600)
         print(f"e2e: night {night}: exit {rc}, {wall:.1f} s", flush=True)
         c.check(f"night{night}.within_deadline", rc is not None, f"{wall:.0f} s")
-        c.check(f"night{night}.exit_0", rc == 0, f"exit {rc}")
+        if not faulted:
+            c.check(f"night{night}.exit_0", rc == 0, f"exit {rc}")
         if not run_dir or not run_dir.is_dir():
             c.check(f"night{night}.results", False, "no results directory")
             continue
         runs.append(run_dir)
         check_shape(c, run_dir, manifest)
+        if faulted:
+            check_faulted_night(c, run_dir, rc, killer)
         for job in sorted((run_dir / "jobs").iterdir()):
             att = attempts_of(job)
             board = (load(job / "metadata.json", {}) or {}).get("spec", {}).get("board")
@@ -375,6 +504,8 @@ def main(argv=None):
     n.add_argument("--nights", type=int, default=2)
     n.add_argument("--deadline", type=float, default=25, help="minutes per night (%(default)s)")
     n.add_argument("--junit")
+    n.add_argument("--no-faults", action="store_true",
+                   help="no injected faults in the second night")
     n.add_argument("--up", action="store_true", help="run lab/local/up.sh first")
     for q in (p, n):
         q.add_argument("--results", default=REPO / "results")

@@ -177,3 +177,45 @@ def test_lab_is_up_reads_the_recorded_pids(tmp_path):
     assert e2e.lab_is_up(pids) is False
     (pids / "gunicorn.pid").write_text(f"{os.getpid()}\n")
     assert e2e.lab_is_up(pids) is True
+
+
+def _job(run, name, board, results, lab=None, meta=None):
+    d = run / "jobs" / name
+    d.mkdir(parents=True)
+    (d / "metadata.json").write_text(json.dumps({"spec": {"board": board}, **(meta or {})}))
+    (d / "results.json").write_text(json.dumps(results))
+    (d / "lab.json").write_text(json.dumps(lab or {"done": True, "attempts": []}))
+    return d
+
+
+def test_the_faulted_nights_checks_pass_and_can_fail(tmp_path):
+    """lab-e2e's second night: power failing on vboard-none-01, lava-worker
+    killed under a vboard-uniform-01 job; the checks on a synthetic night."""
+    class Killer:
+        record = {"job_id": "42", "restarted": True, "judged_s": 70.0}
+    run = tmp_path / "20261205T010000Z-nightly-abc"
+    infra = {"name": "smoke.job", "result": "error", "infra": True, "board": "vboard-none-01"}
+    _job(run, "none-smoke", "vboard-none-01", [infra])
+    passing = [{"name": f"kselftest.t{i}", "result": "pass"} for i in range(8)]
+    _job(run, "uniform-kselftest", "vboard-uniform-01", passing,
+         lab={"done": True, "attempts": [{"job_id": "42"}]},
+         meta={"verdict": "pass", "lava": {"lost": "worker bbml2-worker Offline while LAVA "
+                                                   "calls the job Running"}})
+    cmp = {"infrastructure": [{"board": "vboard-none-01", "job": "none-smoke"}],
+           "flaky": [], "new_failures": []}
+    (run / "compare.json").write_text(json.dumps(cmp))
+    c = e2e.Checks("t")
+    e2e.check_faulted_night(c, run, 3, Killer())
+    assert c.ok, c.cases
+    assert len(c.cases) == 8
+    # the same night with the power fault filed as a failure, and the killed job lost
+    cmp["infrastructure"], cmp["flaky"] = [], [{"job": "none-smoke", "name": "smoke.boot"}]
+    (run / "compare.json").write_text(json.dumps(cmp))
+    (run / "jobs/uniform-kselftest/metadata.json").write_text(json.dumps(
+        {"spec": {"board": "vboard-uniform-01"}, "verdict": "error", "lava": {}}))
+    c = e2e.Checks("t")
+    e2e.check_faulted_night(c, run, 1, Killer())
+    failed = sorted(n for n, ok, _ in c.cases if ok is False)
+    assert failed == ["night2.exit_3_infrastructure", "night2.nothing_flaky",
+                      "night2.power.infrastructure_errors_of_its_board_only",
+                      "night2.worker_kill.result_judged_from_the_log"]
