@@ -149,6 +149,17 @@ def parser():
     p.add_argument("--keep", type=int, default=14,
                    help="a canceled nightly: runs that keep their job dirs (%(default)s)")
 
+    p = sub.add_parser("health-checks", help="LAVA health-check jobs, one per device type "
+                       "of the inventory's lab boards: write them, or install them (admin token)")
+    p.add_argument("--matrix", default=DEFAULTS["matrix"])
+    p.add_argument("--boards", default=DEFAULTS["boards"])
+    p.add_argument("--artifact-url", required=True, help="base URL of the published artifacts")
+    p.add_argument("-o", "--out", help="write <device-type>.yaml into this directory")
+    p.add_argument("--install", action="store_true",
+                   help="scheduler.device_types.set_health_check on the server (LAVA_URI/"
+                   "LAVA_USER/LAVA_TOKEN of an admin, or --server)")
+    p.add_argument("--server", help="LAVA RPC URI")
+
     p = sub.add_parser("plans", help="list plans, modes and boards")
     p.add_argument("--matrix", default=DEFAULTS["matrix"])
     p.add_argument("--boards", default=DEFAULTS["boards"])
@@ -483,6 +494,28 @@ def cmd_cancel(args):
     return cmd_resume(args, verb="cancel")
 
 
+def cmd_health_checks(args):
+    """health-checks: one LAVA health-check job per device type."""
+    from . import healthcheck
+    from .fsutil import atomic_write
+    jobs = healthcheck.all_jobs(render.Renderer(), config.load(args.matrix, args.boards),
+                                args.artifact_url)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for device_type, job in sorted(jobs.items()):
+            atomic_write(out / f"{device_type}.yaml", render.dump(job))
+        print(f"{out}: {len(jobs)} health check(s): {', '.join(sorted(jobs))}")
+    if args.install:
+        from . import lavaserver
+        try:
+            done = healthcheck.install(_server(args.server), jobs)
+        except lavaserver.LavaError as e:
+            raise LabError(str(e)) from None
+        print(f"installed {len(done)} health check(s): {', '.join(done)}")
+    return 0
+
+
 def cmd_plans(args):
     """plans: what the matrix and inventory offer."""
     matrix = config.load(args.matrix, args.boards)
@@ -545,7 +578,7 @@ def cmd_power_config(args):
 
 COMMANDS = {"matrix": cmd_boot, "run": cmd_boot, "render": cmd_render, "validate": cmd_validate,
             "parse": cmd_parse, "lab": cmd_lab, "resume": cmd_resume, "cancel": cmd_cancel,
-            "nightly": cmd_nightly, "plans": cmd_plans,
+            "nightly": cmd_nightly, "plans": cmd_plans, "health-checks": cmd_health_checks,
             "power-config": cmd_power_config, "publish": cmd_publish,
             "lab-config": cmd_lab_config}
 
