@@ -26,13 +26,14 @@ class ModelError(Exception):
 
 def qemu_options(console_log, out, presets=None):
     """QEMU arguments: the console through a chardev that logs to
-    console_log (the layout channel), and the plugin writing out."""
+    console_log (the layout channel), and the plugin writing out. LAVA's
+    qemu device type adds -nographic and -monitor none itself."""
     args = f"layout={console_log},out={out}"
     if presets:
         args += ",presets=" + ":".join(presets)
     plugin = REPO / "build/tlbmodel/libtlbmodel.so"
     return [f"-chardev stdio,id=c0,logfile={console_log},signal=off",
-            "-serial chardev:c0", "-monitor none", f"-plugin {plugin},{args}"]
+            "-serial chardev:c0", f"-plugin {plugin},{args}"]
 
 
 def build(out_dir=None):
