@@ -144,7 +144,7 @@ def ran_its_jobs(run_dir):
         return False
     return compare.load(run_dir) is not None and any(
         j.get("verdict") in ("pass", "fail") and not j.get("infra")
-        for j in meta.get("jobs") or [])
+        and j.get("status") != "skipped" for j in meta.get("jobs") or [])
 
 
 def _order(run):

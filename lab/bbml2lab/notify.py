@@ -79,8 +79,10 @@ def summary(run_dir, cmp, root=None):
     infra = compare.infrastructure_by_board(cmp)
     state = ("infrastructure errors" if code == 3 else
              {0: "passed", 1: "test failures", 2: "errors"}.get(code, str(meta.get("status"))))
+    skipped = meta.get("skipped_boards") or []
     subject = (f"bbml2-lab {run_dir.name}: {state}; {len(cmp['new_failures'])} new failure(s), "
-               f"{sum(len(v) for v in infra.values())} infrastructure error(s)")
+               f"{sum(len(v) for v in infra.values())} infrastructure error(s)"
+               + (f", {len(skipped)} board(s) skipped" if skipped else ""))
     lines = [subject, "",
              f"night:    {run_dir.name} ({meta.get('started')} to {meta.get('finished')}), "
              f"exit {code}",
@@ -94,7 +96,6 @@ def summary(run_dir, cmp, root=None):
     lines.append("infrastructure errors by board: " + ("none" if not infra else ""))
     for board, names in sorted(infra.items()):
         lines.append(f"  {board}: {len(names)} job(s): {', '.join(names)}")
-    skipped = meta.get("skipped_boards") or []
     lines.append("boards skipped: " + ("none" if not skipped else ""))
     for s in skipped:
         lines.append(f"  {s.get('board')}: {s.get('why')}")

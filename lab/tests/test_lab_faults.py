@@ -263,6 +263,9 @@ def test_baseline_is_the_last_night_that_ran_its_jobs(tmp_path):
     _night(tmp_path, "20261202T013000Z", [res("setup", "setup", "error")],
            meta={"status": "error", "jobs": []})                      # build failed
     _night(tmp_path, "20261203T013000Z", [], meta={"status": "detached", "jobs": []})
+    _night(tmp_path, "20261203T023000Z", [res("j", "s.job", "skip")],      # board skipped
+           meta={"status": "complete", "jobs": [{"name": "j", "verdict": "pass",
+                                                 "status": "skipped"}]})
     _night(tmp_path, "20261204T013000Z",
            [{**res("j", "s.job", "error"), "infra": True, "board": "b"}],
            meta={"status": "complete", "jobs": [{"name": "j", "verdict": "error",
