@@ -324,3 +324,30 @@ def test_bad_block_refused_and_previous_kept(tmp_path, bad, why):
 def test_good_block_after_bad_is_taken(tmp_path):
     r = scan(tmp_path, GOOD.replace("lines=2", "lines=9") + GOOD, chunk=len(GOOD))
     assert r["refused"] == 1 and [x["seq"] for x in r["layouts"]] == [2]
+
+
+@need_qemu
+def test_window_with_unknown_leaves_is_invalid(built, tmp_path):
+    """A layout without the 64K region (read from a file of ours, not the
+    guest's console): that window's kernel accesses have no known leaf,
+    more than maxunknown allows, so it is invalid; the others are not."""
+    layout = tmp_path / "layout.log"
+    layout.write_text("TLBMODEL-LAYOUT-BEGIN v1 page=4096\n"
+                      "TLBMODEL-L ffffff8040000000 ffffff8041000000 12 linear\n"
+                      "TLBMODEL-L ffffff8042000000 ffffff8043000000 21 vmalloc\n"
+                      "TLBMODEL-LAYOUT-END lines=2\n"
+                      "TLBMODEL-WINDOW from-the-file\n")
+    out = tmp_path / "o.jsonl"
+    r = subprocess.run(["qemu-system-aarch64", "-M", "virt", "-cpu", "max", "-m", "128",
+                        "-nographic", "-serial", "mon:stdio",
+                        "-kernel", str(built / "baremetal.elf"), "-plugin",
+                        f"{built}/libtlbmodel.so,layout={layout},out={out},presets=n1,"
+                        "maxunknown=5"], capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    wins = [w for w in tlbdata.read_records(out) if w["type"] == "window"]
+    assert [w["valid"] for w in wins] == [True, True, False, True]
+    assert wins[2]["invalid_reason"] == "too many kernel accesses with no leaf in the layout"
+    assert wins[2]["unmodelled"]["kernel_no_leaf"] == 16384
+    assert wins[2]["no_leaf_permille_limit"] == 5
+    assert wins[0]["models"]["n1"]["walk_by_region"]["linear"] == 16384
