@@ -78,6 +78,7 @@ class Policy:
     log_delay_s: float = 10.0
     max_resubmit: int = MAX_RESUBMIT
     overdue_grace_s: float = 300.0     # past the job's own timeout: LAVA lost it
+    cancel_wait_s: float = 120.0       # for LAVA to finish canceled jobs (their logs)
 
 
 class Terminated(Exception):
@@ -446,9 +447,9 @@ class LabSession(Session):
                 return
             now = self.clock()
             if now >= deadline:
-                for job in active:
-                    self._salvage(job, f"overall deadline of {self.policy.deadline_s:.0f} s "
-                                       f"passed (LAVA job {job.current['job_id']} canceled)")
+                self._salvage_all(active, lambda job: (
+                    f"overall deadline of {self.policy.deadline_s:.0f} s passed "
+                    f"(LAVA job {job.current['job_id']} canceled)"))
                 return
             due = [j for j in active if j.next_poll <= now]
             if not due:
@@ -702,10 +703,44 @@ class LabSession(Session):
                 attempt["cancel_error"] = str(e)
             job.record(self.server.uri)
 
-    def _salvage(self, job, why):
+    def _wait_finished(self, jobs):
+        """Wait (at most policy.cancel_wait_s) until LAVA calls every job
+        Finished: lava-run's last log records reach the server only then.
+        A job whose worker is gone stays Canceling: its log is what it is."""
+        end = self.clock() + self.policy.cancel_wait_s
+        waiting = list(jobs)
+        while waiting:
+            still = []
+            for job in waiting:
+                try:
+                    state = self.server.show(job.current["job_id"]).get("state")
+                except lavaserver.AuthError:
+                    raise
+                except lavaserver.LavaError:
+                    state = None
+                if state != lavaserver.FINISHED:
+                    still.append(job)
+            waiting = still
+            if not waiting or self.clock() >= end:
+                return
+            self.sleep(min(self.policy.poll_s, max(0.0, end - self.clock())))
+
+    def _salvage_all(self, jobs, why):
+        """Cancel every job, wait for LAVA to finish them, keep each one's
+        partial log (why(job): its error text)."""
+        for job in jobs:
+            self._cancel(job)
+        self._wait_finished([j for j in jobs if j.current.get("canceled")])
+        for job in jobs:
+            self._salvage(job, why(job), cancel=False)
+
+    def _salvage(self, job, why, cancel=True):
         """Cancel the job on LAVA and end it as an error that keeps its
         partial log: console.log, lava.yaml and what the log shows."""
-        self._cancel(job)
+        if cancel:
+            self._cancel(job)
+            if job.current.get("canceled"):
+                self._wait_finished([job])
         results, meta = [], self._base_meta(job)
         try:
             show = {"state": job.current.get("state"), "health": job.current.get("health"),
@@ -728,10 +763,10 @@ class LabSession(Session):
     def cancel_all(self, why):
         """Cancel every live job (an explicit cancel, a refused token) and
         record each with its partial log."""
+        live = [j for j in self.lab_jobs if not j.done and j.current and j.current.get("job_id")]
+        self._salvage_all(live, lambda job: f"{why} (LAVA job {job.current['job_id']} canceled)")
         for job in self.lab_jobs:
-            if not job.done and job.current and job.current.get("job_id"):
-                self._salvage(job, f"{why} (LAVA job {job.current['job_id']} canceled)")
-            elif not job.done and job.definition:
+            if not job.done and job.definition:
                 self._job_error(job, f"{why} (never submitted)")
 
     def detach(self, why):
@@ -759,7 +794,12 @@ class LabSession(Session):
         except KeyboardInterrupt:
             self.detach("interrupted")
         except lavaserver.AuthError as e:
-            self.cancel_all("server refused the token")
+            try:
+                self.cancel_all("server refused the token")
+            except lavaserver.LavaError:   # it refuses the cancel too: record, go on
+                for job in self.lab_jobs:
+                    if not job.done and job.definition:
+                        self._job_error(job, f"server refused the token: {e} (not canceled)")
             self.setup_error(str(e))
         except Exception as e:           # noqa: BLE001 (the run's error boundary)
             atomic_write(self.run_dir / "error.txt", self.server.redact(traceback.format_exc()))

@@ -363,3 +363,18 @@ def test_an_offline_worker_skips_its_boards_and_stops_a_resubmission(tmp_path, l
 def infra_log_():
     from test_labrun import infra_log
     return infra_log()
+
+
+def test_a_token_refused_mid_run_still_ends_the_run_with_a_final_status(tmp_path, lab):
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), states=("Running",)))
+    s = session(tmp_path, lab)
+    s.submit_all()
+    fake.token = "rotated-by-the-admin"                      # every call is now 401
+    fake.auth_header = "Basic " + __import__("base64").b64encode(
+        f"{fake.username}:{fake.token}".encode()).decode()
+    s.go()
+    assert s.finish() == 2
+    meta = json.loads((s.run_dir / "metadata.json").read_text())
+    assert meta["status"] == "error" and "HTTP 401" in meta["error"]
+    assert job_results(s, A)["smoke.job"]["detail"].startswith("server refused the token")
