@@ -98,6 +98,7 @@ else
 		-o Dir::State="$apt" -o Dir::State::Lists="$apt/lists" -o Dir::State::status="$apt/status" \
 		-o Dir::Cache="$apt/cache" -o Dir::Cache::Archives="$apt/cache/archives" \
 		-o APT::Sandbox::User=root -o Debug::NoLocking=1 -o Acquire::Languages=none \
+		-o Acquire::Retries="${MAINLINE_APT_RETRIES:-3}" \
 		-o APT::Architecture=amd64 -o APT::Architectures=amd64
 	echo "mainline: apt-get update (private state in $apt; suites: $SUITES)" >&2
 	if ! apt-get "$@" update > "$apt/update.log" 2>&1 || grep -qE '^(E:|Err:)' "$apt/update.log"; then

@@ -15,6 +15,7 @@ def conf():
 def fetch(build, etc, **env):
     return subprocess.run([str(SCRIPT), str(build)], capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "MAINLINE_APT_ETC": str(etc),
+                               "MAINLINE_APT_RETRIES": "0",
                                **env})
 
 
