@@ -399,3 +399,13 @@ def test_two_nights_through_the_fake_server(tmp_path, lab, capsys, monkeypatch):
     assert (nights[1] / "jobs" / A / "attempt-3").is_dir()
     assert out.out.splitlines()[-1] == json.loads(
         (nights[1] / "metadata.json").read_text())["summary"]
+
+
+def test_build_steps_never_see_the_token(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAVA_TOKEN", "tok-build-must-not-see")
+    monkeypatch.setenv("BBML2LAB_PROBE", "kept")
+    out = tmp_path / "env.txt"
+    nightly.step([sys.executable, "-c", "import os, sys; open(sys.argv[1], 'w').write("
+                  "repr((os.environ.get('LAVA_TOKEN'), os.environ.get('BBML2LAB_PROBE'))))",
+                  str(out)], tmp_path, lambda s: None)
+    assert out.read_text() == "(None, 'kept')"
