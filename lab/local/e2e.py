@@ -399,10 +399,13 @@ def cmd_nightly(args, env):
             killer = WorkerKiller(env, args.results)
             killer.start()
         try:
+            subset = (["--only", args.only] if args.only else []) + \
+                (["--modes", args.modes] if args.modes else [])
             rc, run_dir, wall, out = run_lab(
                 ["nightly", "--plan", "nightly", "--server", env["LAVA_URI"],
                  "--artifact-url", env["LAB_ARTIFACT_URL"], "--results", str(args.results),
-                 "--no-build", "--deadline", str(max(1, args.deadline - 1))], args.deadline)
+                 "--no-build", "--deadline", str(max(1, args.deadline - 1))] + subset,
+                args.deadline)
         finally:
             if faulted:
                 fault.unlink(missing_ok=True)
@@ -506,6 +509,9 @@ def main(argv=None):
     n.add_argument("--junit")
     n.add_argument("--no-faults", action="store_true",
                    help="no injected faults in the second night")
+    n.add_argument("--only", help="entries of the nightly plan (a shorter night, e.g. "
+                   "uniform-kselftest,none-smoke)")
+    n.add_argument("--modes", help="modes of those entries (e.g. none)")
     n.add_argument("--up", action="store_true", help="run lab/local/up.sh first")
     for q in (p, n):
         q.add_argument("--results", default=REPO / "results")
