@@ -70,6 +70,17 @@ def record_never_started(root, error, argv):
     return rec
 
 
+def detached(root, exclude=None):
+    """[(run name, why)] of nightly runs under root still detached (SIGTERM)."""
+    out = []
+    for meta_path in sorted(Path(root).glob("*-nightly*/metadata.json")):
+        meta = _load(meta_path, {})
+        if meta.get("status") == "detached" and meta_path.parent.name != exclude:
+            why = ((meta.get("detached") or [{}])[-1]).get("why", "?")
+            out.append((meta_path.parent.name, why))
+    return out
+
+
 def summary(run_dir, cmp, root=None):
     """(subject, text) of one night."""
     run_dir = Path(run_dir)
@@ -106,6 +117,10 @@ def summary(run_dir, cmp, root=None):
         lines.append("nights that never started: " + ("none" if not missed else ""))
         for rec in missed:
             lines.append(f"  {rec.get('at')}: {rec.get('error')}")
+        waiting = detached(root, exclude=run_dir.name)
+        if waiting:
+            lines.append("nights detached, waiting for `lab/run.py resume` or `cancel`:")
+            lines += [f"  {name}: {why}" for name, why in waiting]
     for key, title in (("new_failures", "new failures"), ("fixed", "fixed"),
                        ("flaky", "flaky (failed and passed tonight)")):
         items = cmp.get(key) or []

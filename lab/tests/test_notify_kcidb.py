@@ -140,3 +140,16 @@ def test_a_failing_notify_command_changes_nothing(tmp_path, lab, monkeypatch, ca
     rec = json.loads((night / "notify.json").read_text())
     assert rec["ok"] is False and rec["rc"] == 1
     assert (night / "summary.txt").is_file()
+
+
+def test_the_summary_lists_nights_left_detached(tmp_path):
+    root = tmp_path / "results"
+    for name, status in (("20261204T013000Z-nightly-aaa", "detached"),
+                         ("20261205T013000Z-nightly-bbb", "complete")):
+        (root / name).mkdir(parents=True)
+        (root / name / "metadata.json").write_text(json.dumps(
+            {"status": status, "detached": [{"why": "terminated (SIGTERM)"}]}))
+    cmp = {"new_failures": [], "fixed": [], "flaky": [], "missing": [], "previous": None}
+    _, text = notify.summary(root / "20261205T013000Z-nightly-bbb", cmp, root)
+    assert ("nights detached, waiting for `lab/run.py resume` or `cancel`:\n"
+            "  20261204T013000Z-nightly-aaa: terminated (SIGTERM)\n") in text
