@@ -493,6 +493,13 @@ class LabSession(Session):
             return
         if show.get("state") == RUNNING and self._lost(job, show):
             return
+        if show.get("state") == "Submitted":
+            why = self.board_unusable(job)
+            if why:                   # the board went Bad (or its worker away) meanwhile
+                self._cancel(job)
+                self._skip(job, f"{why} while the job was queued (LAVA job "
+                                f"{attempt['job_id']} canceled)")
+                return
         job.next_poll = self.clock() + job.interval
 
     def _worker_state(self, job, device):

@@ -378,3 +378,21 @@ def test_a_token_refused_mid_run_still_ends_the_run_with_a_final_status(tmp_path
     meta = json.loads((s.run_dir / "metadata.json").read_text())
     assert meta["status"] == "error" and "HTTP 401" in meta["error"]
     assert job_results(s, A)["smoke.job"]["detail"].startswith("server refused the token")
+
+
+def test_a_board_that_goes_bad_while_its_job_is_queued_is_skipped_not_waited_for(tmp_path, lab):
+    fake, *_ = lab
+    fake.script(A, Script(smoke_log(), states=("Submitted",)))      # queued for ever
+    orig = fake._show
+
+    def show_then_bad(job_id):
+        fake.devices["vboard-none-01"]["health"] = "Bad"     # a health check failed
+        return orig(job_id)
+    fake.rpc.funcs["scheduler.jobs.show"] = fake._recorded("scheduler.jobs.show", show_then_bad)
+    code, s, out = run(tmp_path, lab, plan="one", policy=labrun.Policy(poll_s=5, deadline_s=3600))
+    assert code == 0 and s.clock() < 60, out                 # not the deadline
+    (only,) = job_results(s, A).values()
+    assert only["result"] == "skip" and only["board_skipped"] is True
+    assert only["detail"].startswith("board vboard-none-01 skipped: device vboard-none-01 is Bad "
+                                     "while the job was queued (LAVA job ")
+    assert any(m == "scheduler.jobs.cancel" for m, _ in fake.calls)
