@@ -840,6 +840,32 @@ def load_run(run_dir):
     return state, old, results
 
 
+def adopt_orphan(session, job):
+    """The runner stopped while submitting this job's attempt: LAVA may have
+    created it. A recent server job with the job's name (which ends with the
+    run id) that no attempt claims is adopted; otherwise the attempt is
+    recorded as unknown and the job submitted again."""
+    attempt = job.current
+    try:
+        name = (yaml.safe_load(job.definition or "") or {}).get("job_name")
+        claimed = {str(a.get("job_id")) for a in job.attempts if a.get("job_id")}
+        found = [d for d in session.server.recent_jobs()
+                 if name and d.get("description") == name and str(d.get("id")) not in claimed]
+    except (lavaserver.LavaError, yaml.YAMLError, AttributeError):
+        found = []
+    if found:
+        orphan = str(min(found, key=lambda d: int(d.get("id", 0)))["id"])
+        attempt.update(job_id=orphan, state="Submitted", adopted=True,
+                       url=session.server.job_url(orphan))
+        job.record(session.server.uri)
+        session.say(f"{job.spec.name}: LAVA job {orphan} (named for this run, submitted when "
+                    f"the runner stopped) adopted, not submitted again")
+        return orphan
+    attempt["state"] = "unknown: the runner stopped while submitting"
+    attempt["job_id"] = None
+    return None
+
+
 def resume(run_dir, server_for, repo, argv, out=None, policy=None, sleep=time.sleep,
            clock=time.monotonic, verb="resume"):
     """Re-open a lab run after the runner was killed or detached: finished
@@ -873,14 +899,13 @@ def resume(run_dir, server_for, repo, argv, out=None, policy=None, sleep=time.sl
             lab = {}
         job.urls = lab.get("urls", {})
         job.attempts = lab.get("attempts", [])
-        if job.current and job.current["state"] == "submitting":
-            job.current["state"] = "unknown: the runner stopped while submitting"
-            job.current["job_id"] = None
         if entry["name"] in done:
             job.done = True
             continue
         if (job.dir / "job.yaml").is_file():
             job.definition = (job.dir / "job.yaml").read_text()
+        if job.current and job.current["state"] == "submitting":
+            adopt_orphan(s, job)
         job.interval, job.next_poll = s.policy.poll_s, 0.0
         if not job.definition:
             s._job_error(job, "no validated definition recorded before the runner stopped")

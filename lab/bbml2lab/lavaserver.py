@@ -1,8 +1,8 @@
 """A LAVA server over XML-RPC (stdlib xmlrpc.client): the one transport.
 
 Calls used: system.version, system.whoami, scheduler.jobs.submit, .show,
-.logs, .cancel, results.get_testjob_results_yaml, scheduler.devices.show
-and scheduler.workers.show.
+.logs, .cancel, results.get_testjob_results_yaml, scheduler.devices.show,
+scheduler.workers.show and scheduler.jobs.list.
 
 Credentials come from the environment (LAVA_URI, LAVA_USER, LAVA_TOKEN) or
 else ~/.config/bbml2-lab/lava.yaml ({uri, username, token}), which must not
@@ -272,6 +272,12 @@ class Server:
             self.sleep(min(delay, cap))
             delay *= 2
         raise AssertionError("unreachable")
+
+    def recent_jobs(self, limit=100):
+        """scheduler.jobs.list: the newest jobs (LAVA clamps to 100), each
+        {id, description (the job_name), state, health, ...}."""
+        data = self.call("scheduler.jobs.list", None, None, 0, int(limit))
+        return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
 
     def device(self, hostname):
         """scheduler.devices.show: health, state, worker, current_job, ..."""

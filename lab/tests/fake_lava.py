@@ -137,6 +137,7 @@ class FakeLava:
                          ("scheduler.jobs.cancel", self._cancel),
                          ("results.get_testjob_results_yaml", self._results),
                          ("scheduler.devices.show", self._device),
+                         ("scheduler.jobs.list", self._list),
                          ("scheduler.workers.show", self._worker)):
             self.rpc.register_function(self._recorded(name, fn), name)
         self.thread = threading.Thread(target=self.rpc.serve_forever, daemon=True)
@@ -198,7 +199,8 @@ class FakeLava:
             raise xmlrpc.client.Fault(400, f"Problem with submitted job data: {script.reject}")
         self.next_id += 1
         self.jobs[self.next_id] = {"name": name, "script": script, "definition": definition,
-                                   "canceled": False}
+                                   "canceled": False,
+                                   "job_name": yaml.safe_load(definition)["job_name"]}
         return self.next_id
 
     def _job(self, job_id):
@@ -254,6 +256,11 @@ class FakeLava:
 
     def _results(self, job_id):
         return results_yaml(self._job(job_id)["script"].log)
+
+    def _list(self, state=None, health=None, start=0, limit=25):
+        ids = sorted(self.jobs, reverse=True)[int(start):int(start) + min(int(limit), 100)]
+        return [{"id": i, "description": self.jobs[i]["job_name"],
+                 "state": self._state(self.jobs[i])[0]} for i in ids]
 
     def _device(self, hostname):
         if hostname not in self.devices:

@@ -396,3 +396,28 @@ def test_a_board_that_goes_bad_while_its_job_is_queued_is_skipped_not_waited_for
     assert only["detail"].startswith("board vboard-none-01 skipped: device vboard-none-01 is Bad "
                                      "while the job was queued (LAVA job ")
     assert any(m == "scheduler.jobs.cancel" for m, _ in fake.calls)
+
+
+def test_resume_adopts_a_job_submitted_as_the_runner_died(tmp_path, lab):
+    """Killed between LAVA creating the job and recording its id: resume
+    finds it by its name (which ends with the run id) and adopts it instead
+    of submitting a duplicate; without such a job it submits again."""
+    fake, _, _, clock = lab
+    fake.script(A, Script(smoke_log(), states=("Running", "Finished")))
+    fake.script(B, Script(smoke_log()), Script(smoke_log()))
+    s = session(tmp_path, lab, plan="t")
+    s.submit_all()
+    for job in s.lab_jobs:                 # as if killed right after each submit call
+        job.current.update(job_id=None, state="submitting")
+        job.record(fake.uri)
+    (orphan_a, _), (orphan_b, _) = fake.submitted(A) + fake.submitted(B)
+    del fake.jobs[orphan_b]                # B's submit never reached LAVA after all
+    out = io.StringIO()
+    r = labrun.resume(s.run_dir, lambda uri: server(fake, clock), REPO, ["resume"], out=out,
+                      sleep=clock.sleep, clock=clock)
+    assert f"LAVA job {orphan_a} (named for this run" in out.getvalue()
+    r.go()
+    assert r.finish() == 0
+    assert len(fake.submitted(A)) == 1 and len(fake.submitted(B)) == 1   # B submitted again
+    a = json.loads((s.run_dir / "jobs" / A / "lab.json").read_text())["attempts"]
+    assert a[0]["job_id"] == str(orphan_a) and a[0]["adopted"] is True
