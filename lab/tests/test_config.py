@@ -1,4 +1,7 @@
 """matrix.yaml / boards.yaml validation and expansion."""
+import re
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -184,7 +187,7 @@ def test_board_integer_address_normalised(files):
 @pytest.mark.parametrize("overrides,message", [
     ({"modes": ["nope"]}, r"^--modes: unknown mode 'nope'"),
     ({"board": "nope"}, r"^--board: unknown board 'nope'"),
-    ({"config": "fast"}, r"^--config: unknown kernel config 'fast' \(known: qemu, debug, bench, board, plain, matrix-16k, "),
+    ({"config": "fast"}, r"^--config: unknown kernel config 'fast' \(known: qemu, debug, bench, board, plain, "),
     ({"cpus": [0]}, r"cpus must be 1..64"),
     ({"cmdline": "x'y"}, r"must not contain quotes"),
 ])
@@ -194,8 +197,9 @@ def test_override_errors(files, overrides, message):
 
 
 def test_unknown_plan_and_int_lists(files):
-    with pytest.raises(LabError, match=r"unknown plan 'weekly' \(known: smoke, main, kselftest, check, mutation, bench, "
-                       r"bench-sweep, bench-sweep-aa, nightly, lab-check, nightly-hardware, plain, kernel-matrix\)"):
+    plans = ", ".join(yaml.safe_load(Path(files[0]).read_text())["plans"])   # in file order
+    assert plans.startswith("smoke, main, kselftest, check, ")
+    with pytest.raises(LabError, match=r"unknown plan 'weekly' \(known: " + re.escape(plans) + r"\)$"):
         config.load(*files).expand("weekly")
     assert config.parse_int_list("2048,8192", "--mem") == [2048, 8192]
     with pytest.raises(LabError, match=r"--mem: expected comma-separated integers"):
