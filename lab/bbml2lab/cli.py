@@ -478,7 +478,10 @@ def cmd_resume(args, verb="resume"):
         session = labrun.resume(run, lambda uri: _server(args.server or uri), REPO,
                                 args.argv, policy=policy, verb=verb)
         if verb == "cancel":
-            session.cancel_all("canceled by `run.py cancel`")
+            try:
+                session.cancel_all("canceled by `run.py cancel`")
+            except (Terminated, KeyboardInterrupt):
+                session.detach("terminated (SIGTERM) while canceling")
         else:
             session.go()
         code = session.finish()
