@@ -57,6 +57,12 @@ run_busybox()
 		done
 		available=$(echo $tests | tr ' ' '\n')
 	fi
+	# Up to 6.x run_many printed the KTAP header and plan itself; from
+	# 7.x (mainline, issue 19) run_kselftest.sh does, so print them here.
+	if ! grep -q '^[[:space:]]*echo "TAP version 13"' ./kselftest/runner.sh; then
+		echo "TAP version 13"
+		echo "1..$(echo "$available" | wc -w)"
+	fi
 	for collection in $(echo "$available" | cut -d: -f1 | sort -u); do
 		[ -w /dev/kmsg ] &&
 			echo "kselftest: Running tests in $collection" >> /dev/kmsg

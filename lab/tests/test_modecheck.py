@@ -58,3 +58,14 @@ def test_no_line_but_the_guests_ptdump_check_passed_is_a_skip():
     bad = [dict(ok[0], result="fail")]
     assert modecheck.result(con, "s", "b", "uniform", "none", "", bad)["result"] == "fail"
     assert modecheck.result(con, "s", "b", "uniform", "none", "", [])["result"] == "fail"
+
+
+def test_no_line_but_late_cpu_kept_blocks_is_a_skip_only_where_blocks_are_due():
+    # mainline's late-CPU boot (issue 19): the suite read the map from ptdump
+    con = console.parse("[    0.1] Linux version 7.3.4\n")
+    ok = [{"name": "late-cpu.blocks_kept_after_onlining", "result": "pass"}]
+    r = modecheck.result(con, "late-cpu", "b", "uniform", "none", "", ok)
+    assert r["result"] == "skip" and "from ptdump: pass" in r["detail"]
+    assert modecheck.result(con, "late-cpu", "b", "none", "none", "", ok)["result"] == "fail"
+    bad = [dict(ok[0], result="fail")]
+    assert modecheck.result(con, "late-cpu", "b", "uniform", "none", "", bad)["result"] == "fail"
