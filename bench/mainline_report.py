@@ -18,10 +18,30 @@ Everything here is QEMU emulation: instruction counts, not hardware time.
 """
 import argparse
 import json
+import re
 import statistics
 from pathlib import Path
 
 LABEL = "QEMU 7.2 TCG, -icount shift=0: guest instructions (all vCPUs), not hardware time"
+
+
+def program_skips(console):
+    """{program: reason} of the kselftest programs that skipped as a whole
+    ("# selftests: arm64/bbml2: P" then "# 1..0 # SKIP reason")."""
+    out, prog = {}, None
+    try:
+        text = Path(console).read_text(errors="replace")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        m = re.match(r"# selftests: arm64/bbml2: (\w+)$", line)
+        if m:
+            prog = m[1]
+            continue
+        m = re.match(r"# 1\.\.0 # SKIP (.*)$", line)
+        if m and prog:
+            out[prog] = m[1].strip()
+    return out
 
 
 def suite_table(name, run):
@@ -40,14 +60,21 @@ def suite_table(name, run):
             res = res.get("results", [])
         n = {k: sum(r["result"] == k for r in res) for k in ("pass", "fail", "skip", "error")}
         mc = [r for r in res if r["name"].endswith("kernel.mode_matches_board")]
-        mcs = f"{mc[0]['result']}: {mc[0].get('detail', '')}" if mc else "-"
+        mcs = "-"
+        if mc:
+            exp = re.search(r"expected (\w+) \(bbml2=(\w+)", mc[0].get("detail", ""))
+            how = re.search(r"(\S+) checked the map from (ptdump[^:]*)", mc[0].get("detail", ""))
+            mcs = mc[0]["result"] + (f": expected {exp[1]} (class {exp[2]})" if exp else "") + \
+                (f", the guest's {how[1]} passed" if how else "")
+        reasons = program_skips(jd / "console.log")
         failed = ", ".join(r["name"] for r in res if r["result"] in ("fail", "error"))
         board = (meta.get("spec") or {}).get("board", "?")
         out.append(f"| {jd.name} | {board} | {n['pass']} | {n['fail'] + n['error']} | {n['skip']} "
                    f"| {mcs.replace('|', '/')} | {failed or '-'} |")
         for r in res:
-            if r["result"] == "skip":
-                why = (r.get("detail") or "").strip() or "(no reason given)"
+            if r["result"] == "skip" and not r["name"].endswith("mode_matches_board"):
+                prog = r["name"].split("_bbml2_")[-1].split(".")[0]
+                why = (r.get("detail") or "").strip() or reasons.get(prog, "(no reason given)")
                 skips.setdefault(why, set()).add(r["name"].split(".")[1] if "." in r["name"]
                                                  else r["name"])
     out += ["", f"Skip reasons in {name} ({len(skips)} distinct):", ""]
