@@ -10,6 +10,11 @@
  * /proc/iomem whose memory sections are not boot memory; its memory
  * blocks are onlined (movable) first.
  *
+ * mapped_as_the_linear_map: where the linear map is page mapped
+ * (linear_map=pte: off, none on QEMU, every repaint mode), the DIMM is
+ * page mapped too: memory added after a repaint must not bring blocks
+ * back, which a kernel asking the boot CPU instead of the system would
+ * (issue 20, item 7). Skips where the linear map has blocks.
  * partial_refused: if the linear map maps the DIMM with blocks larger
  * than a memory block, offline_and_remove_memory() of the second memory
  * block of the DIMM is refused with -EBUSY, and every page of the DIMM is
@@ -18,7 +23,14 @@
  * check removes it and unmaps the whole leaf: the rest of it, still
  * online, becomes unreadable.
  * whole_removed: removing what is left of the DIMM, in whole leaves,
- * works.
+ * works. Before that, one page of an offlined memory block of the DIMM
+ * is made read-only and writable again, which splits the DIMM's blocks
+ * around it: the removal frees those page tables, and must free them as
+ * page tables (review 2026-12b, N1): no "Bad page state" (taint B, with
+ * init_on_alloc=1 or DEBUG_VM) and PageTables of /proc/meminfo back
+ * below its value before the split plus what the split added. A kernel
+ * that frees them with a bare free_pages() fails both (6.12's page
+ * freeing does not clear the page type).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -175,6 +187,21 @@ FIXTURE_TEARDOWN(memremove)
 		close(self->fd);
 }
 
+TEST_F(memremove, mapped_as_the_linear_map)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct lm_info info;
+
+	ASSERT_EQ(0, lm_info_read(&info, self->err, sizeof(self->err)))
+		TH_LOG("%s", self->err);
+	if (strcmp(info.linear_map, "pte"))
+		SKIP(return, "the linear map has blocks (linear_map=%s): so may the DIMM",
+		     info.linear_map);
+	EXPECT_EQ((unsigned long)page, self->leaf)
+		TH_LOG("linear_map=pte (repainted=%d), but the hot-added DIMM's first leaf is %lu KiB",
+		       info.repainted, self->leaf >> 10);
+}
+
 TEST_F(memremove, partial_refused)
 {
 	unsigned long b = self->d.start + self->d.block, bad;
@@ -202,10 +229,55 @@ TEST_F(memremove, partial_refused)
 	}
 }
 
+/*
+ * PageTables of /proc/meminfo in kB, -1 if not found. The counter is
+ * folded from per-CPU deltas only once they pass a threshold or every
+ * second: vm.stat_refresh folds them now, so a change of two pages shows.
+ */
+static long pagetables_kb(void)
+{
+	char buf[8192], *p;
+	int n;
+
+	write_file("/proc/sys/vm/stat_refresh", "1");
+	n = read_file("/proc/meminfo", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "\nPageTables:");
+	return p ? strtol(p + strlen("\nPageTables:"), NULL, 10) : -1;
+}
+
+#define TAINT_BAD_PAGE	(1UL << 5)
+
+static unsigned long tainted(void)
+{
+	char buf[32];
+
+	return read_file("/proc/sys/kernel/tainted", buf, sizeof(buf)) > 0 ?
+		strtoul(buf, NULL, 10) : 0;
+}
+
 TEST_F(memremove, whole_removed)
 {
 	struct dimm d = self->d;
+	unsigned long last = d.end - d.block, page = last + 4096;
+	unsigned long taint0 = tainted();
+	long pt0, pt1, pt2;
+	char path[128];
 	int ret, pieces = 0;
+
+	/* Split the DIMM's blocks around one page of an offline block. */
+	snprintf(path, sizeof(path), MEMORY_SYSFS "/memory%lu/state", last / d.block);
+	ASSERT_EQ(0, write_file(path, "offline")) TH_LOG("offline > %s", path);
+	pt0 = pagetables_kb();
+	ASSERT_LE(0, pt0) TH_LOG("no PageTables in /proc/meminfo");
+	ASSERT_EQ(0, sess_cmd(self->fd, NULL, 0, "hotchange ro 0x%lx", page));
+	ASSERT_EQ(0, sess_cmd(self->fd, NULL, 0, "hotchange rw 0x%lx", page));
+	pt1 = pagetables_kb();
+	TH_LOG("page 0x%lx of offline block 0x%lx made ro and rw: PageTables %ld -> %ld kB",
+	       page, last, pt0, pt1);
 
 	/*
 	 * Each hot-added range as /proc/iomem has it: the whole DIMM, or,
@@ -222,6 +294,14 @@ TEST_F(memremove, whole_removed)
 		ASSERT_LE(0, ret) TH_LOG("%s", self->err);
 	} while (!ret);
 	EXPECT_EQ(0, blocks_online(&self->d, self->d.start, self->d.end));
+	pt2 = pagetables_kb();
+	TH_LOG("PageTables after the removal: %ld kB", pt2);
+	EXPECT_EQ(0UL, (tainted() & ~taint0) & TAINT_BAD_PAGE)
+		TH_LOG("\"Bad page state\" while freeing the DIMM's page tables");
+	if (pt1 > pt0)
+		EXPECT_GT(pt0 + (pt1 - pt0), pt2)
+			TH_LOG("the %ld kB of split tables were not given back as page tables",
+			       pt1 - pt0);
 }
 
 int main(int argc, char **argv)

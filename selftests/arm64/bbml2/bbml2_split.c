@@ -738,12 +738,20 @@ static void run_case(struct __test_metadata *_metadata,
 	int n;
 
 	snap_take(_metadata, self, &pre, NULL, "before");
-	if (!any_kind(&pre.m, self->info.alias_start, self->info.alias_end,
-		      LMK_PUD, LMK_CONT_PTE) && kind != LMK_PTE &&
-	    !strcmp(self->info.linear_map, "pte")) {
-		run_pte_case(_metadata, self, &pre, kind, sh, op);
-		snap_free(&pre);
-		return;
+	if (!strcmp(self->info.linear_map, "pte")) {
+		/*
+		 * Page mapped outside the kernel alias: a larger leaf left
+		 * there (by a repaint or a hot-add that missed it) is a bug
+		 * to report, never a case to run or a reason to skip.
+		 */
+		EXPECT_FALSE(any_kind(&pre.m, self->info.alias_start,
+				      self->info.alias_end, LMK_PUD, LMK_CONT_PTE))
+			TH_LOG("linear_map=pte, but a block or contiguous leaf is left outside the kernel alias");
+		if (kind != LMK_PTE) {
+			run_pte_case(_metadata, self, &pre, kind, sh, op);
+			snap_free(&pre);
+			return;
+		}
 	}
 	if (!any_kind(&pre.m, self->info.alias_start, self->info.alias_end,
 		      LMK_PUD, kind)) {

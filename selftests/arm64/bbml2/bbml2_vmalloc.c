@@ -17,6 +17,14 @@
  * Where vmalloc_huge() is page mapped the same refusal is checked (the
  * area may use blocks), and the test then SKIPs with the reason: the
  * block case itself was not exercised.
+ *
+ * guard_refused: set_memory_ro() of two pages of a one page vmalloc()
+ * area, a range that ends on the area's guard page (review 2026-12b,
+ * N5), fails with -EINVAL and changes nothing: the alias page is still
+ * writable and nothing splats (KASAN on the kasan rows). A kernel that
+ * bounds the range by area->size, which counts the guard page, reads
+ * area->pages[1] past the array and changes the attributes of whatever
+ * address it finds there.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -137,6 +145,30 @@ TEST(huge_refused)
 	if (!huge)
 		SKIP(return, "vmalloc_huge() is page mapped here (leaf size %lu); only the refusal of a page-mapped VM_ALLOW_HUGE_VMAP area was checked",
 		     size);
+}
+
+TEST(guard_refused)
+{
+	struct lm_info info;
+	unsigned long long mark;
+	char err[512];
+	int fd, ret;
+
+	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
+	if (!info.rodata_full)
+		SKIP(return, "rodata_full is off: set_memory_ro() does not walk the linear alias");
+	fd = sess_open();
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
+	ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "vmalloc 1"));
+	mark = kmsg_mark();
+	ret = sess_cmd(fd, NULL, 0, "vover ro 2");
+	EXPECT_EQ(-EINVAL, ret)
+		TH_LOG("set_memory_ro() of 2 pages of a 1 page area (the second is its guard page): %d", ret);
+	ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "vprobe"));
+	EXPECT_STREQ("rw\n", result) TH_LOG("the linear alias changed");
+	EXPECT_EQ(0, kmsg_splats(mark, result, sizeof(result))) TH_LOG("%s", result);
+	ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "vfree"));
+	close(fd);
 }
 
 int main(int argc, char **argv)

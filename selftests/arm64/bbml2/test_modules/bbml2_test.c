@@ -40,6 +40,9 @@
  *                           PMD mapped where the kernel allows it)
  *   vset OP [FIRST NPAGES]  set_memory_OP (ro rw x nx) on the whole area,
  *                           or on NPAGES of it from page FIRST
+ *   vover OP NPAGES         set_memory_OP (ro rw) of NPAGES from the start
+ *                           of the area, up to one page past its end: the
+ *                           kernel's own bound is what is tested
  *   vprobe                  per page of the area "rw", "r-" or "--": its
  *                           linear alias, as "probe" does
  *   vfree                   set_memory_rw/nx, then vfree it (a huge area:
@@ -48,6 +51,9 @@
  *                           "size=N desc=0x... valid=0|1"; -ENOENT if none
  *   hotmem PHYS             "early=0|1 online=0|1 virt=0x...": the memory
  *                           section of PHYS (early: boot memory)
+ *   hotchange OP PHYS       OP (ro rw) on the linear map page of PHYS, in
+ *                           hot-added memory whose section is offline
+ *                           (-EBUSY if online)
  *   remove PHYS SIZE        offline_and_remove_memory(PHYS, SIZE)
  *   pread PHYS SIZE         read a byte of every page of [PHYS, +SIZE)
  *                           through the linear map, without faulting:
@@ -652,6 +658,32 @@ static int cmd_vset(struct bbml2_session *s, const char *opname,
 	return ret;
 }
 
+/*
+ * set_memory_*() of @npages from the start of the session's area with no
+ * bound of our own: the kernel must refuse a range that runs into the
+ * area's guard page (review 2026-12b, N5) before it changes anything.
+ */
+static int cmd_vover(struct bbml2_session *s, const char *opname,
+		     unsigned long npages)
+{
+	unsigned long addr = (unsigned long)s->vm_addr;
+	int ret;
+
+	if (!s->vm_addr)
+		return -ENOENT;
+	if (!npages || npages > s->vm_npages + 1)
+		return -EINVAL;
+	if (!strcmp(opname, "ro"))
+		ret = set_memory_ro(addr, npages);
+	else if (!strcmp(opname, "rw"))
+		ret = set_memory_rw(addr, npages);
+	else
+		return -EINVAL;
+	if (!ret)
+		res_add(s, "ok\n");
+	return ret;
+}
+
 /* Whether a byte in the middle of the page at @p can be read, written. */
 static const char *probe_page(void *p)
 {
@@ -744,6 +776,32 @@ static int cmd_hotmem(struct bbml2_session *s, unsigned long phys)
 	res_add(s, "early=%d online=%d virt=0x%lx\n", early_section(ms),
 		online_section(ms), (unsigned long)phys_to_virt(phys));
 	return 0;
+}
+
+/*
+ * Change the linear map attributes of one page of hot-added memory whose
+ * section is offline: its pages belong to nobody (offline_pages() took
+ * them out of the allocator), so making one read-only cannot fault
+ * anyone. The split this takes allocates page tables that a later
+ * removal of the memory frees (review 2026-12b, N1).
+ */
+static int cmd_hotchange(struct bbml2_session *s, const char *opname,
+			 unsigned long phys)
+{
+	unsigned long pfn = PHYS_PFN(phys);
+	struct mem_section *ms;
+	int op = parse_op(opname);
+
+	if (op != OP_RO && op != OP_RW)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(phys) || pfn_to_section_nr(pfn) >= NR_MEM_SECTIONS)
+		return -EINVAL;
+	ms = __pfn_to_section(pfn);
+	if (!valid_section(ms) || early_section(ms))
+		return -ENOENT;
+	if (online_section(ms))
+		return -EBUSY;
+	return do_op(op, (unsigned long)phys_to_virt(phys), 1);
 }
 
 static int cmd_remove(unsigned long phys, unsigned long size)
@@ -902,6 +960,10 @@ static int run_cmd(struct bbml2_session *s, char *cmd)
 		return cmd_leaf(s, a);
 	if (sscanf(cmd, "hotmem %lx", &a) == 1)
 		return cmd_hotmem(s, a);
+	if (sscanf(cmd, "hotchange %15s %lx", arg, &a) == 2)
+		return cmd_hotchange(s, arg, a);
+	if (sscanf(cmd, "vover %15s %lu", arg, &a) == 2)
+		return cmd_vover(s, arg, a);
 	if (sscanf(cmd, "remove %lx %lx", &a, &b) == 2)
 		return cmd_remove(a, b);
 	if (sscanf(cmd, "pread %lx %lx", &a, &b) == 2)
