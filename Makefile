@@ -324,14 +324,16 @@ bench-sweep: $(call KIMAGE,qemu) $(SMOKE)
 # --- make bench-tlb: the modelled TLB (bench/tlbmodel), not part of make check
 #   every benchmark under -icount shift=0 with the TLB-model plugin, modes
 #   off/assume/assume-repaint and the el2shim mixed board with no option,
-#   working sets 64 KiB-256 MiB (plan bench-tlb), then `off` once more in a
-#   second run (its counts must repeat exactly), then the report. The bench
-#   kernel (it has INET for memcached-mix).
+#   working sets 64 KiB-256 MiB (plan bench-tlb), then a second run that boots
+#   one short `off` point twice (the chase and the pread at three sizes: the
+#   counts must repeat exactly), then the report. The bench kernel (it has
+#   INET for memcached-mix).
 
 TLB_OUT ?= $(RESULTS)/reports/tlb-model-$(shell date -u +%Y%m%d)
 TLB_INITRD := $(BUILD)/rootfs-tlb.cpio.gz
+TLB_REPEAT_CMDLINE := bbml2lab.bench=linmap-chase,pcache-rand-pread bbml2lab.bench_sizes=2M,4M,8M
 TLB_SWEEP = $(SUDO) nice -n 5 $(PY) bench/sweep.py --plan bench-tlb --tlb-model --icount \
-	--repeat 1 --kernel $(call KIMAGE,bench) --initrd $(TLB_INITRD) --results $(RESULTS)
+	--kernel $(call KIMAGE,bench) --initrd $(TLB_INITRD) --results $(RESULTS)
 
 .PHONY: bench-tlb
 bench-tlb: $(call KIMAGE,bench) $(SMOKE) $(EL2SHIM)
@@ -340,10 +342,11 @@ bench-tlb: $(call KIMAGE,bench) $(SMOKE) $(EL2SHIM)
 	$(MAKE) -C bench/tlbmodel O=$(BUILD)/tlbmodel
 	$(MAKE) -C bench O=$(BUILD)/bench-bin-bench initramfs INITRD=$(TLB_INITRD) \
 		BUSYBOX=$(BUSYBOX) EXTRA_BIN=$(SMOKE) KDIR=$(call KOUT,bench) \
-		EXTRA_TREES=$(BUILD)/memcached-root=lab/memcached
+		EXTRA_TREES=$(BUILD)/memcached-root=.
 	start=$$(date +%s); \
-	$(TLB_SWEEP) $(OVERRIDES) | tee $(BUILD)/tlb-run.log; \
-	$(TLB_SWEEP) --modes off --tag bench-tlb-repeat | tee -a $(BUILD)/tlb-run.log; \
+	$(TLB_SWEEP) --repeat 1 $(OVERRIDES) | tee $(BUILD)/tlb-run.log; \
+	$(TLB_SWEEP) --only tlb --modes off --repeat 2 --tag bench-tlb-repeat \
+		--cmdline "$(TLB_REPEAT_CMDLINE)" | tee -a $(BUILD)/tlb-run.log; \
 	echo "bench-tlb: boots took $$(( $$(date +%s) - start )) s"; \
 	$(MAKE) report REPORT_OUT=$(TLB_OUT) RUNS="$$(sed -n 's/^results: //p' $(BUILD)/tlb-run.log | tr '\n' ' ')"
 

@@ -7,13 +7,19 @@
 #
 #   bench/memcached-root.sh BUILD_DIR OUT_DIR
 #
-# OUT_DIR becomes /lab/memcached in the bench initramfs.
+# OUT_DIR is a tree for the root of the bench initramfs: lab/memcached/
+# (the program) and etc/passwd, etc/group (memcached run as root wants -u,
+# and -u a user it can look up).
 set -eu
 src=$1/memcached-arm64
 out=$2
 bin=$src/memcached/usr/bin/memcached
 [ -x "$bin" ] || { echo "memcached-root: $bin missing; run 'DEPS_TLB=1 scripts/deps.sh $1'" >&2; exit 1; }
 rm -rf "$out"
+mkdir -p "$out/etc"
+echo "root:x:0:0:root:/root:/bin/sh" > "$out/etc/passwd"
+echo "root:x:0:" > "$out/etc/group"
+out=$out/lab/memcached
 mkdir -p "$out/usr/bin" "$out/lib/aarch64-linux-gnu" "$out/usr/lib/aarch64-linux-gnu"
 cp "$bin" "$out/usr/bin/"
 cp -L "$src/libc6/lib/ld-linux-aarch64.so.1" "$out/lib/"

@@ -102,7 +102,7 @@ def analyse(boots, ws_kib):
             if w["bench"] is None:
                 continue
             key = (w["bench"], w["metric"], mode)
-            repeats.setdefault(key, []).append(
+            repeats.setdefault((b["run"],) + key, []).append(
                 {p: v["linear_walks_per_op"] for p, v in w["presets"].items()})
             kib = ws_kib(w["metric"]) if w["bench"] in SWEPT else None
             for p, v in w["presets"].items():
@@ -149,7 +149,9 @@ def analyse(boots, ws_kib):
             changes.append({"bench": bench, "metric": metric, "change_pct": rel,
                             "min": min(rel.values()), "max": max(rel.values()),
                             "headline": rel.get("n1")})
-    identical = [{"bench": k[0], "metric": k[1], "mode": k[2], "boots": len(v),
+    # Boots of the same run and point (bench/sweep.py --repeat) must agree
+    # exactly under -icount.
+    identical = [{"run": k[0], "bench": k[1], "metric": k[2], "mode": k[3], "boots": len(v),
                   "identical": all(x == v[0] for x in v)}
                  for k, v in repeats.items() if len(v) > 1]
     return {"label": tlbdata.LABEL, "presets": presets, "curves": curve_out, "knees": knees,
