@@ -245,7 +245,10 @@ def test_layout_kimage_and_regions(tmp_path):
         f"0xfffffc0000000000-0xfffffc0000200000           2M PMD       {attrs}\n"
         "---[ vmemmap end ]---\n"
         "---[ Fixmap start ]---\n"
-        f"0xfffffbfffe000000-0xfffffbfffe001000           4K PTE       {attrs}\n")
+        f"0xfffffbfffe000000-0xfffffbfffe001000           4K PTE       {attrs}\n"
+        "---[ Fixmap end ]---\n"
+        # the last range ends at the top of the address space: its end prints as 0
+        "0xffffffffff800000-0x0000000000000000           8M PMD\n")
     out = subprocess.run([tool, "4096", "0xffff800080200000", "0xffff800080400000", str(dump)],
                          capture_output=True, text=True, check=True).stdout.splitlines()[1:-1]
     regions = [line.split()[4] for line in out]
