@@ -107,7 +107,7 @@ def main(argv=None):
     session = Session(args.results, tag, REPO, ["bench/sweep.py"] + list(argv or sys.argv[1:]),
                       plan=args.plan)
     if args.tlb_model:
-        tdir = session.run_dir / "tlbmodel"
+        tdir = session.run_dir.resolve() / "tlbmodel"  # QEMU runs in LAVA's directory
         tdir.mkdir()
         options += tlbdata.qemu_options(tdir / "{job}.console.log", tdir / "{job}.jsonl")
         session.meta["tlbmodel"] = {"dir": "tlbmodel", "label": tlbdata.LABEL,
