@@ -110,6 +110,13 @@ def main(argv=None):
         tdir = session.run_dir.resolve() / "tlbmodel"  # QEMU runs in LAVA's directory
         tdir.mkdir()
         options += tlbdata.qemu_options(tdir / "{job}.console.log", tdir / "{job}.jsonl")
+        if args.icount:
+            # Two boots of a point must give the same counts: guest
+            # randomness (RNDR, the DTB's rng-seed and kaslr-seed) from a
+            # fixed seed, and idle vCPUs that skip to the next timer instead
+            # of sleeping in host time (sleep=off).
+            options[options.index(ICOUNT[0])] = ICOUNT[0] + ",sleep=off"
+            options.append(f"-seed {tlbdata.GUEST_SEED}")
         session.meta["tlbmodel"] = {"dir": "tlbmodel", "label": tlbdata.LABEL,
                                     "qemu": tlbdata.qemu_version()}
     rend = renderer(args.device_types, options)

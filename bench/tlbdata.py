@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+GUEST_SEED = 1
 LABEL = "modelled (QEMU TCG + tlbmodel {preset}), not measured"
 KERNEL_REGIONS = ("linear", "vmalloc", "modules", "kimage", "vmemmap", "other")
 # A window's label: "<bench> <metric> ops=<K> samples=<S>" (bench/common.c).
