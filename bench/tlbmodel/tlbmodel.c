@@ -246,15 +246,21 @@ static void take_layout(void)
 
 /* ---- windows and output -------------------------------------------------- */
 
-static void put_u64s(char **p, size_t *left, const char *name,
-		     const uint64_t *a, const uint64_t *b, int n,
-		     const char *const *names)
+/* "name":{...} of the deltas a - b; -1 when the buffer is full. */
+static int put_u64s(char **p, size_t *left, const char *name,
+		    const uint64_t *a, const uint64_t *b, int n,
+		    const char *const *names)
 {
 	int i, w, first = 1;
 
+#define ADVANCE() do {						\
+	if (w < 0 || (size_t)w >= *left)			\
+		return -1;					\
+	*p += w;						\
+	*left -= w;						\
+} while (0)
 	w = snprintf(*p, *left, "\"%s\":{", name);
-	*p += w;
-	*left -= w;
+	ADVANCE();
 	for (i = 0; i < n; i++) {
 		uint64_t d = a[i] - (b ? b[i] : 0);
 
@@ -266,13 +272,13 @@ static void put_u64s(char **p, size_t *left, const char *name,
 		else
 			w = snprintf(*p, *left, "%s\"%d\":%" PRIu64, first ? "" : ",",
 				     i, d);
+		ADVANCE();
 		first = 0;
-		*p += w;
-		*left -= w;
 	}
 	w = snprintf(*p, *left, "}");
-	*p += w;
-	*left -= w;
+	ADVANCE();
+#undef ADVANCE
+	return 0;
 }
 
 #define PUT(...) do {						\
@@ -299,6 +305,8 @@ static void json_label(char **p, size_t *left, const char *s)
 	*left -= o;
 }
 
+static const char *const el_names[] = { "user_insn", "kernel_insn" };
+
 /* One vCPU's (or the others' summed) counts in a window, as JSON members. */
 static int put_counts(char **pp, size_t *lp, const struct counts *now,
 		      const struct counts *then)
@@ -311,8 +319,9 @@ static int put_counts(char **pp, size_t *lp, const struct counts *now,
 	    now->insns[0] - then->insns[0], now->insns[1] - then->insns[1]);
 	PUT("\"accesses\":{\"user_insn\":%" PRIu64 ",\"kernel_insn\":%" PRIu64 "},",
 	    now->access[0] - then->access[0], now->access[1] - then->access[1]);
-	put_u64s(&p, &left, "accesses_by_region", now->access_region,
-		 then->access_region, REG_NR, region_names);
+	if (put_u64s(&p, &left, "accesses_by_region", now->access_region,
+		     then->access_region, REG_NR, region_names))
+		goto full;
 	PUT(",\"unmodelled\":{\"kernel_no_leaf\":%" PRIu64 ",\"dc_zva\":%" PRIu64
 	    ",\"tlbi_va\":%" PRIu64 ",\"tlbi_other\":%" PRIu64 "},",
 	    now->kernel_no_leaf - then->kernel_no_leaf, now->dc_zva - then->dc_zva,
@@ -323,23 +332,24 @@ static int put_counts(char **pp, size_t *lp, const struct counts *now,
 		const struct model_count *a = &now->m[i], *b = &then->m[i];
 
 		PUT("%s\"%s\":{", i ? "," : "", models[i]->name);
-		put_u64s(&p, &left, "l1_refill", a->l1_refill, b->l1_refill, 2,
-			 (const char *const[]){ "user_insn", "kernel_insn" });
-		PUT(",");
-		put_u64s(&p, &left, "walk", a->walk, b->walk, 2,
-			 (const char *const[]){ "user_insn", "kernel_insn" });
-		PUT(",");
-		put_u64s(&p, &left, "l1_refill_by_region", a->l1_refill_region,
-			 b->l1_refill_region, REG_NR, region_names);
-		PUT(",");
-		put_u64s(&p, &left, "walk_by_region", a->walk_region,
-			 b->walk_region, REG_NR, region_names);
-		PUT(",");
-		put_u64s(&p, &left, "walk_by_leaf_shift", a->walk_leaf,
-			 b->walk_leaf, MAX_SHIFT, NULL);
-		PUT("}");
-		if (left < 64)
+		if (put_u64s(&p, &left, "l1_refill", a->l1_refill, b->l1_refill, 2, el_names))
 			goto full;
+		PUT(",");
+		if (put_u64s(&p, &left, "walk", a->walk, b->walk, 2, el_names))
+			goto full;
+		PUT(",");
+		if (put_u64s(&p, &left, "l1_refill_by_region", a->l1_refill_region,
+			     b->l1_refill_region, REG_NR, region_names))
+			goto full;
+		PUT(",");
+		if (put_u64s(&p, &left, "walk_by_region", a->walk_region,
+			     b->walk_region, REG_NR, region_names))
+			goto full;
+		PUT(",");
+		if (put_u64s(&p, &left, "walk_by_leaf_shift", a->walk_leaf,
+			     b->walk_leaf, MAX_SHIFT, NULL))
+			goto full;
+		PUT("}");
 	}
 	PUT("}");
 	*pp = p;
