@@ -48,9 +48,9 @@ def build(out_dir=None):
     return out_dir
 
 
-def run_baremetal(out_dir, plugin=None, extra="", timeout=60):
+def run_baremetal(out_dir, plugin=None, extra="", timeout=60, layout=None):
     """Boot the known-answer program with the plugin; (returncode, stderr,
-    records)."""
+    records). layout: a file the plugin reads instead of the console log."""
     out_dir = Path(out_dir)
     plugin = Path(plugin or out_dir / "libtlbmodel.so")
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +59,7 @@ def run_baremetal(out_dir, plugin=None, extra="", timeout=60):
                "-nographic", "-chardev", f"stdio,id=c0,logfile={log},signal=off",
                "-serial", "chardev:c0", "-monitor", "none",
                "-kernel", str(out_dir / "baremetal.elf"),
-               "-plugin", f"{plugin},layout={log},out={jsonl}{extra}"]
+               "-plugin", f"{plugin},layout={layout or log},out={jsonl}{extra}"]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                            stdin=subprocess.DEVNULL)
         recs = read_records(jsonl) if os.path.exists(jsonl) else []

@@ -135,18 +135,13 @@ def test_missing_layout_invalidates_windows(built, tmp_path):
     # The plugin reads a console log the guest never writes to.
     log = tmp_path / "elsewhere.log"
     log.write_text("")
-    out = tmp_path / "o.jsonl"
-    r = subprocess.run(["qemu-system-aarch64", "-M", "virt", "-cpu", "max", "-m", "128",
-                        "-nographic", "-serial", "mon:stdio",
-                        "-kernel", str(built / "baremetal.elf"), "-plugin",
-                        f"{built}/libtlbmodel.so,layout={log},out={out},presets=n1"],
-                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    assert r.returncode == 0
-    wins = [w for w in tlbdata.read_records(out) if w["type"] == "window"]
+    rc, err, recs = tlbdata.run_baremetal(built, extra=",presets=n1", layout=log)
+    assert rc == 0
+    wins = [w for w in recs if w["type"] == "window"]
     assert len(wins) == 4
     assert all(not w["valid"] and w["invalid_reason"].startswith("no layout") for w in wins)
     assert all(w["unmodelled"]["kernel_no_leaf"] > 0 for w in wins[:3])
-    assert "begins with no layout" in r.stderr
+    assert "begins with no layout" in err
 
 
 @need_qemu
@@ -340,15 +335,10 @@ def test_window_with_unknown_leaves_is_invalid(built, tmp_path):
                       "TLBMODEL-L ffffff8042000000 ffffff8043000000 21 vmalloc\n"
                       "TLBMODEL-LAYOUT-END lines=2\n"
                       "TLBMODEL-WINDOW from-the-file\n")
-    out = tmp_path / "o.jsonl"
-    r = subprocess.run(["qemu-system-aarch64", "-M", "virt", "-cpu", "max", "-m", "128",
-                        "-nographic", "-serial", "mon:stdio",
-                        "-kernel", str(built / "baremetal.elf"), "-plugin",
-                        f"{built}/libtlbmodel.so,layout={layout},out={out},presets=n1,"
-                        "maxunknown=5"], capture_output=True, text=True, timeout=60,
-                       stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, r.stderr
-    wins = [w for w in tlbdata.read_records(out) if w["type"] == "window"]
+    rc, err, recs = tlbdata.run_baremetal(built, extra=",presets=n1,maxunknown=5",
+                                          layout=layout)
+    assert rc == 0, err
+    wins = [w for w in recs if w["type"] == "window"]
     assert [w["valid"] for w in wins] == [True, True, False, True]
     assert wins[2]["invalid_reason"] == "too many kernel accesses with no leaf in the layout"
     assert wins[2]["unmodelled"]["kernel_no_leaf"] == 16384
