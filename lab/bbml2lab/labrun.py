@@ -497,8 +497,10 @@ class LabSession(Session):
             why = self.board_unusable(job)
             if why:                   # the board went Bad (or its worker away) meanwhile
                 self._cancel(job)
-                self._skip(job, f"{why} while the job was queued (LAVA job "
-                                f"{attempt['job_id']} canceled)")
+                why = f"{why} while the job was queued (LAVA job {attempt['job_id']} canceled)"
+                if len(job.attempts) > 1 and self._end_as_previous_infra(job, why):
+                    return
+                self._skip(job, why)
                 return
         job.next_poll = self.clock() + job.interval
 
@@ -632,6 +634,34 @@ class LabSession(Session):
         infra = infrastructure_error(show, verdict, attempt.get("kernel_started"))
         self._final(job, show, text, log, con, results, results_text, why, infra)
 
+    def _end_as_previous_infra(self, job, why):
+        """A resubmission still queued when its board became unusable (a
+        health check LAVA ran after the infrastructure error set the device
+        Bad): the job ends as the previous attempt's infrastructure error,
+        not as a skip that would hide it. False if that attempt was not one
+        (or its files are gone), so the caller skips instead."""
+        canceled, prev = job.current, job.attempts[-2]
+        adir = job.dir / f"attempt-{prev['n']}"
+        try:
+            show = json.loads((adir / "show.json").read_text())
+            text = (adir / "lava.yaml").read_text()
+            results_text = (adir / "lava-results.yaml").read_text()
+        except (OSError, ValueError):
+            return False
+        cmdline = yaml.safe_load(job.definition)["metadata"].get("bbml2lab.cmdline", "")
+        results, con, log = evaluate(text, job.spec.suite,
+                                     expectation(job.spec, job.board, cmdline))
+        verdict = log.verdict or {}
+        if not infrastructure_error(show, verdict, prev.get("kernel_started")):
+            return False
+        canceled["state"] = "canceled while queued"
+        prev["retry"] = {**(prev.get("retry") or {}), "canceled": why}
+        job.record(self.server.uri)
+        self._final(job, show, text, log, con, results, results_text,
+                    f"{(prev.get('retry') or {}).get('why')}; resubmission {why}", True,
+                    attempt=prev)
+        return True
+
     def _flaky(self, job):
         """Tests that both passed and failed within this night: across the
         attempts of the job in which a kernel ran."""
@@ -647,8 +677,9 @@ class LabSession(Session):
                 seen.setdefault(r["name"], set()).add(r["result"])
         return sorted(n for n, outs in seen.items() if "pass" in outs and outs & {"fail", "error"})
 
-    def _final(self, job, show, text, log, con, results, results_text, why, infra=False):
-        spec, attempt = job.spec, job.current
+    def _final(self, job, show, text, log, con, results, results_text, why, infra=False,
+               attempt=None):
+        spec, attempt = job.spec, attempt or job.current
         atomic_write(job.dir / "lava.yaml", text)
         atomic_write(job.dir / "console.log", "\n".join(log.console) + "\n")
         atomic_write_json(job.dir / "lava-results.json", lavalog.monitor_results(log))

@@ -421,3 +421,41 @@ def test_resume_adopts_a_job_submitted_as_the_runner_died(tmp_path, lab):
     assert len(fake.submitted(A)) == 1 and len(fake.submitted(B)) == 1   # B submitted again
     a = json.loads((s.run_dir / "jobs" / A / "lab.json").read_text())["attempts"]
     assert a[0]["job_id"] == str(orphan_a) and a[0]["adopted"] is True
+
+
+def test_a_resubmission_queued_when_the_board_goes_bad_stays_an_infrastructure_error(tmp_path,
+                                                                                       lab):
+    """Power failing with LAVA's health checks on: the first attempt's
+    infrastructure error sets the device Unknown, LAVA runs the health check,
+    which fails too and sets it Bad while the resubmission is queued. The job
+    is that infrastructure error of its board (exit 3), not a skip that
+    would hide it. Catches ending such a job through the plain skip path."""
+    from test_labrun import infra_log
+    fake, *_ = lab
+    fake.script(A, Script(infra_log(), health="Incomplete"),
+                Script(smoke_log(), states=("Submitted",)))          # queued for ever
+    orig = fake._show
+
+    def show(job_id):
+        if len(fake.submitted(A)) == 2:                       # the health check failed
+            fake.devices["vboard-none-01"]["health"] = "Bad"
+        return orig(job_id)
+    fake.rpc.funcs["scheduler.jobs.show"] = fake._recorded("scheduler.jobs.show", show)
+    code, s, out = run(tmp_path, lab, plan="one", policy=labrun.Policy(poll_s=5, deadline_s=3600))
+    assert code == labrun.INFRA_EXIT and s.clock() < 120, out
+    (only,) = job_results(s, A).values()
+    assert only["result"] == "error" and only["infra"] is True and not only.get("board_skipped")
+    assert only["detail"] == ("infrastructure error on vboard-none-01 after 2 attempts, no "
+                              "kernel started: Unable to run 'power_on': lab/vboard/vboard "
+                              "start exited 1")
+    jd = s.run_dir / "jobs" / A
+    meta = json.loads((jd / "metadata.json").read_text())
+    (first, _), (second, _) = fake.submitted(A)
+    assert meta["lava"]["job_id"] == str(first) and meta["status"] == "infrastructure"
+    assert "resubmission device vboard-none-01 is Bad while the job was queued (LAVA job " \
+        f"{second} canceled)" in meta["lava"]["retry"]
+    attempts = json.loads((jd / "lab.json").read_text())["attempts"]
+    assert attempts[1]["state"] == "canceled while queued" and attempts[1]["canceled"] is True
+    assert any(m == "scheduler.jobs.cancel" for m, _ in fake.calls)
+    assert not s.meta.get("skipped_boards")
+    assert out.splitlines()[-1] == "0 passed, 0 failed, 0 skipped (1 infrastructure error)"
