@@ -130,6 +130,10 @@ def parser():
                    help="nightly runs that keep their job dirs (%(default)s)")
     p.add_argument("--no-build", action="store_true", help="skip make kernel-*/rootfs-*")
     p.add_argument("--no-publish", action="store_true", help="skip run.py publish")
+    p.add_argument("--health-checks", metavar="FILE|off",
+                   help="credentials file of the health-check user: install and switch on "
+                   "LAVA's health check of each device type of the night's boards before "
+                   "submitting (default: LAB_HEALTH_CHECKS of --lab-env); off: leave them")
     p.add_argument("--notify", metavar="CMD",
                    help="command that gets the night's plain-text summary on stdin "
                    "(default: LAB_NOTIFY in the lab env file)")
@@ -155,9 +159,16 @@ def parser():
     p.add_argument("--boards", default=DEFAULTS["boards"])
     p.add_argument("--artifact-url", required=True, help="base URL of the published artifacts")
     p.add_argument("-o", "--out", help="write <device-type>.yaml into this directory")
-    p.add_argument("--install", action="store_true",
-                   help="scheduler.device_types.set_health_check on the server (LAVA_URI/"
-                   "LAVA_USER/LAVA_TOKEN of an admin, or --server)")
+    onoff = p.add_mutually_exclusive_group()
+    onoff.add_argument("--install", action="store_true",
+                       help="set them on the server and switch them on "
+                       "(scheduler.device_types.set_health_check, .update)")
+    onoff.add_argument("--off", action="store_true",
+                       help="switch them off on the server (the jobs stay)")
+    p.add_argument("--credentials", metavar="FILE",
+                   help="{uri, username, token} of a user with the permission "
+                   "change_devicetype (default: LAB_HEALTH_CHECKS of --lab-env)")
+    p.add_argument("--lab-env", default=REPO / "build/lab/env", help="(%(default)s)")
     p.add_argument("--server", help="LAVA RPC URI")
 
     p = sub.add_parser("plans", help="list plans, modes and boards")
@@ -342,7 +353,11 @@ def _policy(args):
 def _server(uri):
     """A checked LAVA server: LabError (one line) if unreachable or the token is bad."""
     from . import lavaserver
-    server = lavaserver.Server(lavaserver.credentials(uri))
+    return _checked(lavaserver.Server(lavaserver.credentials(uri)))
+
+
+def _checked(server):
+    from . import lavaserver
     try:
         server.check()
     except lavaserver.LavaError as e:
@@ -404,6 +419,7 @@ def cmd_nightly(args):
         raise LabError(f"give --artifact-url (no LAB_ARTIFACT_URL in {args.lab_env})")
     args.tag = nightly.TAG + (f"-{safe_name(args.tag)}" if args.tag else "")
     args.notify = args.notify or env.get("LAB_NOTIFY")
+    args.health_checks = args.health_checks or env.get("LAB_HEALTH_CHECKS")
     try:
         lock = nightly.Lock(Path(args.results) / nightly.LOCK)
     except LabError as e:
@@ -417,6 +433,9 @@ def cmd_nightly(args):
             nightly.build_and_publish(sorted({s.config for s in specs}), REPO, session.say,
                                       build=not args.no_build, publish=not args.no_publish,
                                       results=args.results)
+            session.meta["health_checks"] = nightly.health_checks(
+                args.health_checks, config.load(args.matrix, args.boards), specs,
+                args.artifact_url, args.server, session.say)
         try:
             code, session = lab_run(args, before=before)
         except LabError as e:          # before the run directory existed
@@ -509,13 +528,22 @@ def cmd_health_checks(args):
         for device_type, job in sorted(jobs.items()):
             atomic_write(out / f"{device_type}.yaml", render.dump(job))
         print(f"{out}: {len(jobs)} health check(s): {', '.join(sorted(jobs))}")
-    if args.install:
-        from . import lavaserver
+    if args.install or args.off:
+        from . import lavaserver, nightly
+        path = args.credentials or nightly.read_env(args.lab_env).get("LAB_HEALTH_CHECKS")
+        if not path:
+            raise LabError(f"give --credentials FILE (no LAB_HEALTH_CHECKS in {args.lab_env})")
+        server = _checked(lavaserver.Server(lavaserver.credentials(args.server, {}, path)))
         try:
-            done = healthcheck.install(_server(args.server), jobs)
+            if args.install:
+                done, absent = healthcheck.install(server, jobs)
+                print(f"installed and on: {len(done)} health check(s): {', '.join(done)}"
+                      + (f"; not on this server: {', '.join(absent)}" if absent else ""))
+            else:
+                done = healthcheck.switch_off(server, jobs)
+                print(f"off: {len(done)} health check(s): {', '.join(done) or 'none'}")
         except lavaserver.LavaError as e:
             raise LabError(str(e)) from None
-        print(f"installed {len(done)} health check(s): {', '.join(done)}")
     return 0
 
 

@@ -9,12 +9,18 @@ the smoke suite in mode `none` on the first board of each device type
 the current published build (artifact base URL + <config>/..., not pinned,
 since a health check must follow the latest publish).
 
-Installed with LAVA's own API (scheduler.device_types.set_health_check, what
-`lavacli device-types health-check set` calls; it needs an admin token):
-`run.py health-checks --install`. The local lab's short end-to-end in
-`make check` runs without them (decisions-2026-12: its budget).
+Installed with LAVA's own API: scheduler.device_types.set_health_check
+(what `lavacli device-types health-check set` calls) writes the job, and
+scheduler.device_types.update(health_disabled=...) switches it on or off.
+Both need the permission change_devicetype: a superuser, or on the local
+lab the user bbml2-lab-hc that has only that permission (its credentials
+file is LAB_HEALTH_CHECKS in build/lab/env); the runner's own user cannot.
+`run.py health-checks --install` / `--off`; the nightly installs them for
+the device types of its boards before it submits (`lab-e2e` with it), and
+the short end-to-end in `make check` switches them off (decisions-2026-12:
+its budget).
 """
-from . import artcheck, render
+from . import artcheck, lavaserver, render
 
 SUITE = "smoke"
 
@@ -54,11 +60,64 @@ def all_jobs(renderer, matrix, base):
             for t, n in boards_by_type(boards).items()}
 
 
+def types_of(boards, names):
+    """Device types that have a health check, of the boards `names`."""
+    by_type = boards_by_type(boards)
+    return sorted({boards[n]["lava"]["device_type"] for n in names
+                   if boards[n]["lava"].get("device_type") in by_type})
+
+
+def _update(server, device_type, disabled):
+    """scheduler.device_types.update: only health_disabled changes."""
+    server.call("scheduler.device_types.update", device_type, None, None, None, None, None,
+                bool(disabled), retries=1)
+
+
+def _on_server(server, device_type):
+    """True if the server has the device type; PermanentError 404 is no."""
+    try:
+        server.call("scheduler.device_types.show", device_type, retries=1)
+    except lavaserver.PermanentError as e:
+        if e.code == 404:
+            return False
+        raise
+    return True
+
+
 def install(server, jobs):
-    """Set each device type's health check on the server (admin token)."""
-    done = []
+    """Set and switch on each device type's health check on the server;
+    (installed, absent): device types the server does not have are left
+    alone. LavaError from the server (a refused permission: 403)."""
+    done, absent = [], []
     for device_type, data in sorted(jobs.items()):
+        if not _on_server(server, device_type):
+            absent.append(device_type)
+            continue
         server.call("scheduler.device_types.set_health_check", device_type, render.dump(data),
                     retries=1)
+        _update(server, device_type, disabled=False)
         done.append(device_type)
+    return done, absent
+
+
+def switch_off(server, device_types):
+    """Health checks off for these device types (their jobs stay on the
+    server); returns the types switched off (those the server has)."""
+    done = []
+    for device_type in sorted(device_types):
+        if _on_server(server, device_type):
+            _update(server, device_type, disabled=True)
+            done.append(device_type)
     return done
+
+
+def state(server, device_type):
+    """"on", "off" (disabled) or "none" (no health-check job) on the server."""
+    show = server.call("scheduler.device_types.show", device_type, retries=1)
+    try:
+        server.call("scheduler.device_types.get_health_check", device_type, retries=1)
+    except lavaserver.PermanentError as e:
+        if e.code == 404:
+            return "none"
+        raise
+    return "off" if (show or {}).get("health_disabled") else "on"

@@ -110,6 +110,40 @@ def build_and_publish(configs, repo, say, build=True, publish=True, make="make",
         step(cmd, repo, say)
 
 
+def health_checks(credentials, matrix, specs, artifact_url, uri, say=print):
+    """Install and switch on LAVA's health check of every device type the
+    night's boards use (healthcheck.py), as the health-check user whose
+    credentials file is `credentials` (LAB_HEALTH_CHECKS; not the runner's
+    token). A record for the run's metadata and summary; a failure is
+    recorded and said, and the night goes on (LAVA then runs whatever
+    health checks it already has)."""
+    from . import healthcheck, lavaserver, render
+    types = healthcheck.types_of(matrix.boards, {s.board for s in specs})
+    rec = {"device_types": types, "installed": []}
+    if not types:
+        rec["why"] = "no board of the night has a health check"
+        return rec
+    if not credentials or credentials == "off":
+        rec["why"] = ("switched off (--health-checks off)" if credentials == "off" else
+                      "not installed: no health-check credentials (LAB_HEALTH_CHECKS)")
+        say(f"nightly: health checks {rec['why']}")
+        return rec
+    try:
+        jobs = {t: j for t, j in healthcheck.all_jobs(render.Renderer(), matrix,
+                                                      artifact_url).items() if t in types}
+        server = lavaserver.Server(lavaserver.credentials(uri, {}, credentials), retries=3)
+        server.check()
+        done, absent = healthcheck.install(server, jobs)
+    except (LabError, lavaserver.LavaError) as e:
+        rec["error"] = str(e)
+        say(f"nightly: health checks NOT installed: {e}")
+        return rec
+    rec.update(installed=done, absent=absent, user=server.creds.username)
+    say(f"nightly: health checks on for {', '.join(done) or 'none'} (as {server.creds.username})"
+        + (f"; device types not on the server: {', '.join(absent)}" if absent else ""))
+    return rec
+
+
 def nightly_runs(root):
     """Nightly run dirs under root, oldest first."""
     root = Path(root)

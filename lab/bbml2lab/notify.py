@@ -110,6 +110,11 @@ def summary(run_dir, cmp, root=None):
     lines.append("boards skipped: " + ("none" if not skipped else ""))
     for s in skipped:
         lines.append(f"  {s.get('board')}: {s.get('why')}")
+    hc = meta.get("health_checks")
+    if hc is not None:
+        lines.append("health checks: " + (
+            f"on for {', '.join(hc['installed'])}" if hc.get("installed") else
+            f"NOT installed: {hc['error']}" if hc.get("error") else hc.get("why") or "none"))
     if root is not None:
         prev_meta = _load(Path(root) / str(cmp.get("previous")) / "metadata.json", {}) \
             if cmp.get("previous") else {}

@@ -12,13 +12,18 @@ $BBML2LAB_CONF_DIR:
                    devices and cancel its own jobs, and read device and
                    worker state, which is all the runner does
   worker-token     lava-worker --token-file
+  health-checks.yaml  {uri, username, token} of HC_USER: no superuser either,
+                   only the permission change_devicetype, which LAVA's
+                   scheduler.device_types.set_health_check and .update
+                   (health checks on/off) need; used by `run.py health-checks`
+                   and the nightly (LAB_HEALTH_CHECKS), never for submitting
 Secrets are never printed: only what was created or kept.
 """
 import os
 import secrets
 
 import yaml
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from lava_scheduler_app.models import Worker
 from linaro_django_xmlrpc.models import AuthToken
 
@@ -27,6 +32,7 @@ URI = os.environ["BBML2LAB_LAVA_URI"]
 WORKER = os.environ["BBML2LAB_WORKER"]
 USER = "admin"
 LAB_USER = "bbml2-lab"
+HC_USER = "bbml2-lab-hc"
 
 
 def write_secret(name, text):
@@ -66,23 +72,45 @@ elif not user.check_password(password):
     user.save()
     print("provision: admin password reset to the stored one")
 
-lab = User.objects.filter(username=LAB_USER).first()
-if lab is None:
-    lab = User.objects.create_user(LAB_USER, "bbml2-lab@localhost")
-    lab.set_unusable_password()            # API token only, no web login
-    lab.save()
-    print(f"provision: user {LAB_USER} created (not a superuser)")
-if lab.is_superuser or lab.is_staff:
-    lab.is_superuser = lab.is_staff = False
-    lab.save()
-    print(f"provision: user {LAB_USER} made an ordinary user")
-old = yaml.safe_load(read("lava.yaml") or "{}") or {}
-token = old.get("token") if old.get("username") == LAB_USER else None
-if not token or not AuthToken.objects.filter(user=lab, secret=token).exists():
-    token = AuthToken.objects.create(user=lab, description="bbml2-lab local lab").secret
-    print(f"provision: API token of {LAB_USER} created")
-if old != {"uri": URI, "username": LAB_USER, "token": token}:
-    write_secret("lava.yaml", yaml.safe_dump({"uri": URI, "username": LAB_USER, "token": token}))
+def ordinary_user(name, email):
+    """An API-only user that is neither superuser nor staff."""
+    u = User.objects.filter(username=name).first()
+    if u is None:
+        u = User.objects.create_user(name, email)
+        u.set_unusable_password()            # API token only, no web login
+        u.save()
+        print(f"provision: user {name} created (not a superuser)")
+    if u.is_superuser or u.is_staff:
+        u.is_superuser = u.is_staff = False
+        u.save()
+        print(f"provision: user {name} made an ordinary user")
+    return u
+
+
+def token_file(u, filename, description):
+    """CONF/filename = {uri, username, token} of u, its token kept if valid."""
+    old = yaml.safe_load(read(filename) or "{}") or {}
+    token = old.get("token") if old.get("username") == u.username else None
+    if not token or not AuthToken.objects.filter(user=u, secret=token).exists():
+        token = AuthToken.objects.create(user=u, description=description).secret
+        print(f"provision: API token of {u.username} created")
+    if old != {"uri": URI, "username": u.username, "token": token}:
+        write_secret(filename, yaml.safe_dump({"uri": URI, "username": u.username,
+                                               "token": token}))
+
+
+lab = ordinary_user(LAB_USER, "bbml2-lab@localhost")
+if lab.user_permissions.exists():
+    lab.user_permissions.clear()
+    print(f"provision: permissions of {LAB_USER} removed")
+token_file(lab, "lava.yaml", "bbml2-lab local lab")
+hc = ordinary_user(HC_USER, "bbml2-lab-hc@localhost")
+perm = Permission.objects.get(content_type__app_label="lava_scheduler_app",
+                              codename="change_devicetype")
+if list(hc.user_permissions.all()) != [perm]:
+    hc.user_permissions.set([perm])
+    print(f"provision: {HC_USER} may change device types (health checks) and nothing else")
+token_file(hc, "health-checks.yaml", "bbml2-lab health checks")
 # the admin's API tokens of earlier provisions submitted as a superuser: gone
 stale = AuthToken.objects.filter(user=user, description="bbml2-lab local lab")
 if stale.exists():

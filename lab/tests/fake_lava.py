@@ -126,6 +126,9 @@ class FakeLava:
         self.devices = {d: {"health": "Good", "state": "Idle", "worker": "worker-01"}
                         for d in ("vboard-none-01", "vboard-uniform-01")}
         self.workers = {"worker-01": {"state": "Online", "health": "Active"}}
+        # device type -> {health_disabled, health_check (YAML text or None)}
+        self.device_types = {"bbml2-qemu-uboot": {"health_disabled": False, "health_check": None}}
+        self.may_change_device_types = True    # the user has change_devicetype
         self.rpc = _RPCServer(("127.0.0.1", 0), requestHandler=_Handler, allow_none=True,
                               logRequests=False)
         self.rpc.fake = self
@@ -138,7 +141,11 @@ class FakeLava:
                          ("results.get_testjob_results_yaml", self._results),
                          ("scheduler.devices.show", self._device),
                          ("scheduler.jobs.list", self._list),
-                         ("scheduler.workers.show", self._worker)):
+                         ("scheduler.workers.show", self._worker),
+                         ("scheduler.device_types.show", self._dt_show),
+                         ("scheduler.device_types.get_health_check", self._dt_get_hc),
+                         ("scheduler.device_types.set_health_check", self._dt_set_hc),
+                         ("scheduler.device_types.update", self._dt_update)):
             self.rpc.register_function(self._recorded(name, fn), name)
         self.thread = threading.Thread(target=self.rpc.serve_forever, daemon=True)
 
@@ -274,6 +281,36 @@ class FakeLava:
         return {"hostname": hostname, "devices": sorted(
             d for d, v in self.devices.items() if v["worker"] == hostname),
             **self.workers[hostname]}
+
+
+    def _dt(self, name):
+        if name not in self.device_types:
+            raise xmlrpc.client.Fault(404, f"Device-type '{name}' was not found.")
+        return self.device_types[name]
+
+    def _dt_change(self):
+        if not self.may_change_device_types:      # as LAVA's check_perm says it
+            raise xmlrpc.client.Fault(403, f"User '{self.user}' is missing permission "
+                                      "lava_scheduler_app.change_devicetype .")
+
+    def _dt_show(self, name):
+        return {"name": name, "health_disabled": self._dt(name)["health_disabled"]}
+
+    def _dt_get_hc(self, name):
+        text = self._dt(name)["health_check"]
+        if text is None:
+            raise xmlrpc.client.Fault(404, f"Device-type '{name}' was not found.")
+        return text
+
+    def _dt_set_hc(self, name, config):
+        self._dt_change()
+        self._dt(name)["health_check"] = config      # LAVA writes a file of any name
+
+    def _dt_update(self, name, description, display, owners_only, health_frequency,
+                   health_denominator, health_disabled):
+        self._dt_change()
+        if health_disabled is not None:
+            self._dt(name)["health_disabled"] = bool(health_disabled)
 
 
 class ArtifactServer:
