@@ -16,12 +16,19 @@
   e2e.py nightly [--nights 2] [--deadline MIN] [--no-faults]
       make lab-e2e: `lab/run.py nightly` on the virtual boards, twice (the
       second night compares with the first), with the same shape checks.
-      Into the second night two faults are injected (issue 22): every
-      power-on of vboard-none-01 fails (its jobs must end as infrastructure
-      errors of that board: exit 3, no test failure, nothing flaky), and
-      lava-worker is SIGKILLed while a vboard-uniform-01 job runs and is
-      restarted only after the runner has judged that job from the server's
-      log (LAVA keeps it Running; the result must be in the night).
+      The nightly installs LAVA's health checks (LAB_HEALTH_CHECKS); both
+      virtual boards start Unknown, so each passes its health check before
+      the first night. Into the second night (issue 22): every power-on of
+      vboard-none-01 fails (one infrastructure error of that board, LAVA's
+      health check fails and sets it Bad, its other jobs are skipped as
+      Bad: exit 3, no test failure, nothing flaky); lava-worker is
+      SIGKILLed once a vboard-uniform-01 kselftest job's first result is in
+      the server's log and started again (alone) only after the runner has
+      judged that job from the server's log (LAVA keeps it Running; the
+      result must be in the night); qemu-late-01 is in Maintenance (its job
+      skipped with the reason, the others run). Then one lab run of a guest
+      that resets right after the kernel's banner (not retried, a test
+      failure). check switches the health checks off.
 
 Prints one line per check and the wall times; exit 0 if all checks pass.
 """
@@ -149,6 +156,12 @@ def check_shape(c, run_dir, manifest):
     for f in ("metadata.json", "results.json", "junit.xml", "summary.md"):
         c.check(f"run_has_{f.replace('.', '_')}", (run_dir / f).is_file(), str(run_dir / f))
     for job in sorted((run_dir / "jobs").iterdir()):
+        if (load(job / "metadata.json", {}) or {}).get("status") == "skipped":
+            # a board LAVA would not run it on: nothing was submitted
+            missing = [f for f in ("results.json", "junit.xml", "metadata.json")
+                       if not (job / f).is_file()]
+            c.check(f"{job.name}.shape", not missing, f"skipped; missing {missing}")
+            continue
         missing = [f for f in JOB_FILES if not (job / f).is_file()]
         attempts = sorted(job.glob("attempt-*"))
         c.check(f"{job.name}.shape", not missing and attempts,
@@ -208,6 +221,11 @@ def cmd_check(args, env):
     if not c.check("publish", pub.returncode == 0, (pub.stdout + pub.stderr).strip()):
         return c
     manifest = load(Path(env["LAB_ARTIFACT_DIR"]) / "manifest.json", {})
+    # LAVA's health checks off here (decisions-2026-12: the short e2e's
+    # budget); lab-e2e and the nightly switch them on
+    ok, out = health_checks("off", env["LAB_ARTIFACT_URL"])
+    c.check("health_checks_off", ok and out.startswith("off: 1 health check(s): bbml2-qemu-uboot"),
+            out)
     fault = Path(env["LAB_FAULT_DIR"]) / f"{board}.power-on"
     # the first power-on of the lab-infra-fault job fails, whatever else
     # the board runs meanwhile (vboard reads the job name from lava-run)
@@ -278,6 +296,8 @@ def evaluate_check(c, run_dir, rc, left, manifest, board):
 
 POWER_FAULT_BOARD = "vboard-none-01"
 KILL_BOARD = "vboard-uniform-01"
+MAINT_BOARD = "qemu-late-01"          # put in Maintenance for the second night
+VBOARDS = (KILL_BOARD, POWER_FAULT_BOARD)   # the lab's device type with a health check
 
 
 def lava_server(env):
@@ -299,16 +319,29 @@ def judged(results_root, job_id):
     return None
 
 
-class WorkerKiller(threading.Thread):
-    """Waits for a job Running on `board`, lets it run `after_s`, SIGKILLs
-    lava-worker (its pid from up.sh), waits until the runner has judged that
-    job (or `wait_s`), then restarts the worker with up.sh. What happened is
-    in self.record."""
+def first_test_result(text):
+    """The first test result (a monitor's, not LAVA's own actions) in a
+    server job log, and whether lava-run's final result is there too."""
+    from bbml2lab import lavalog
+    log = lavalog.parse(text)
+    results = lavalog.monitor_results(log)
+    return (results[0] if results else None), log.verdict is not None
 
-    def __init__(self, env, results_root, board=KILL_BOARD, after_s=15, wait_s=1500):
+
+class WorkerKiller(threading.Thread):
+    """Waits for a kselftest job Running on `board`, then for its first test
+    result in the server's log (lava-run's own upload): the job is provably
+    mid-test. SIGKILLs lava-worker (its pid from up.sh) at once, records
+    whether the log already held lava-run's final result (it must not),
+    waits until the runner has judged that job (or `wait_s`), then starts
+    the worker alone again (`up.sh worker`: device healths stay as the night
+    left them). No sleeps: every wait is on an observable event, polled."""
+
+    def __init__(self, env, results_root, board=KILL_BOARD, suite="kselftest", wait_s=1500,
+                 poll_s=1.0):
         super().__init__(daemon=True)
-        self.env, self.root, self.board = env, results_root, board
-        self.after_s, self.wait_s = after_s, wait_s
+        self.env, self.root, self.board, self.suite = env, results_root, board, suite
+        self.wait_s, self.poll_s = wait_s, poll_s
         self.stop = threading.Event()
         self.record = {}
 
@@ -318,62 +351,111 @@ class WorkerKiller(threading.Thread):
         except Exception as e:          # noqa: BLE001 (reported as a check)
             self.record["error"] = f"{type(e).__name__}: {e}"
 
+    def _target(self, server):
+        """The board's current job, once it is a Running job of our suite."""
+        job = server.device(self.board).get("current_job")
+        if not job:
+            return None
+        show = server.show(job)
+        if show.get("state") == "Running" and f"-{self.suite}-" in str(show.get("description")):
+            return str(job)
+        return None
+
     def _run(self):
         server = lava_server(self.env)
-        job = None
-        while not self.stop.wait(2):
-            job = server.device(self.board).get("current_job")
-            if job and server.show(job).get("state") == "Running":
+        job = first = None
+        while not self.stop.wait(self.poll_s):
+            job = job or self._target(server)
+            if job is None:
+                continue
+            _, text = server.logs(job, 0)
+            first, final = first_test_result(text)
+            if final:                    # it ended before a result was seen: next one
+                self.record.setdefault("missed", []).append(job)
+                job = None
+            elif first:
                 break
-            job = None
-        if job is None:
-            return
-        if self.stop.wait(self.after_s):
+        if job is None or first is None:
             return
         pid = int((Path(self.env["LAB_PID_DIR"]) / "worker.pid").read_text().strip())
         os.kill(pid, signal.SIGKILL)
         t0 = time.monotonic()
-        self.record.update(job_id=str(job), worker_pid=pid, killed=time.time())
+        _, text = server.logs(job, 0)
+        _, final = first_test_result(text)
+        self.record.update(job_id=job, worker_pid=pid, killed=time.time(),
+                           first_result=first.get("case"), final_at_kill=final)
         print(f"e2e: lava-worker (pid {pid}) SIGKILLed while LAVA job {job} runs on "
-              f"{self.board}", flush=True)
+              f"{self.board} (its first result {first.get('case')!r} in the server's log, "
+              f"final result {'already' if final else 'not yet'} there)", flush=True)
         while time.monotonic() - t0 < self.wait_s and not self.stop.wait(5):
             done = judged(self.root, job)
             if done:
                 self.record.update(judged_s=round(time.monotonic() - t0, 1), job_dir=str(done))
                 break
-        up = subprocess.run([str(REPO / "lab/local/up.sh")], capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL, timeout=480)
+        up = subprocess.run([str(REPO / "lab/local/up.sh"), "worker"], capture_output=True,
+                            text=True, stdin=subprocess.DEVNULL, timeout=120)
         self.record.update(restarted=up.returncode == 0)
-        print(f"e2e: lava-worker restarted (up.sh exit {up.returncode}) "
+        print(f"e2e: lava-worker restarted (up.sh worker exit {up.returncode}) "
               f"{time.monotonic() - t0:.0f} s after the kill", flush=True)
 
 
-def check_faulted_night(c, run_dir, rc, killer):
-    """The second night's injected faults, handled as issue 22 asks."""
+def meta_of(job):
+    return load(job / "metadata.json", {}) or {}
+
+
+def check_faulted_night(c, run_dir, rc, killer, hc_jobs=()):
+    """The second night's injected faults, handled as issue 22 asks.
+    hc_jobs: LAVA's health-check jobs of the night (scheduler.jobs.list)."""
     cmp = load(run_dir / "compare.json", {}) or {}
     jobs = {j.name: j for j in (run_dir / "jobs").iterdir()}
     power = {n: j for n, j in jobs.items()
-             if (load(j / "metadata.json", {}) or {}).get("spec", {}).get("board")
-             == POWER_FAULT_BOARD}
+             if meta_of(j).get("spec", {}).get("board") == POWER_FAULT_BOARD}
     infra = cmp.get("infrastructure") or []
+    infra_jobs = {i["job"] for i in infra}
+    bad = {n for n, j in power.items() if meta_of(j).get("status") == "skipped"
+           and f"{POWER_FAULT_BOARD} is Bad" in str(meta_of(j).get("skipped"))}
     c.check("night2.power.infrastructure_errors_of_its_board_only",
-            power and {i.get("board") for i in infra} == {POWER_FAULT_BOARD}
-            and {i["job"] for i in infra} == set(power),
+            infra and {i.get("board") for i in infra} == {POWER_FAULT_BOARD}
+            and infra_jobs <= set(power),
             f"{len(power)} job(s) on {POWER_FAULT_BOARD}, infrastructure: "
             f"{[(i.get('board'), i['job']) for i in infra]}")
-    bad = [f"{n}: {r['name']}" for n, j in power.items() for r in load(j / "results.json", [])
-           if r["result"] in ("fail", "error") and not r.get("infra")]
-    c.check("night2.power.no_test_failure", not bad, "; ".join(bad[:5]))
+    c.check("night2.power.each_job_an_infrastructure_error_or_skipped_as_bad",
+            power and set(power) == infra_jobs | bad,
+            f"infrastructure {sorted(infra_jobs)}, skipped (board Bad) {sorted(bad)}")
+    failed_hc = [j["id"] for j in hc_jobs if j.get("actual_device") == POWER_FAULT_BOARD
+                 and j.get("health") == "Incomplete"]
+    c.check("night2.power.lavas_health_check_failed_on_the_board", failed_hc,
+            f"failed health-check job(s) {failed_hc} of {[j['id'] for j in hc_jobs]}")
+    bad_results = [f"{n}: {r['name']}" for n, j in power.items()
+                   for r in load(j / "results.json", []) or []
+                   if r["result"] in ("fail", "error") and not r.get("infra")]
+    c.check("night2.power.no_test_failure", not bad_results, "; ".join(bad_results[:5]))
     c.check("night2.nothing_flaky", cmp.get("flaky") == [], str(cmp.get("flaky"))[:300])
     c.check("night2.no_new_failures", cmp.get("new_failures") == [],
             str(cmp.get("new_failures"))[:300])
     c.check("night2.exit_3_infrastructure", rc == 3, f"exit {rc}")
+    maint = {n: j for n, j in jobs.items()
+             if meta_of(j).get("spec", {}).get("board") == MAINT_BOARD}
+    c.check("night2.maintenance.board_skipped_with_its_reason",
+            maint and all(meta_of(j).get("status") == "skipped"
+                          and "Maintenance" in str(meta_of(j).get("skipped"))
+                          for j in maint.values()),
+            "; ".join(f"{n}: {meta_of(j).get('status')} {meta_of(j).get('skipped')}"
+                      for n, j in maint.items()))
+    text = (run_dir / "summary.txt").read_text() if (run_dir / "summary.txt").is_file() else ""
+    c.check("night2.summary_names_the_skipped_boards_and_infrastructure_errors",
+            f"  {MAINT_BOARD}: " in text and f"  {POWER_FAULT_BOARD}: " in text
+            and "Maintenance" in text, text[:600])
+    others = [n for n, j in jobs.items() if n not in power and n not in maint
+              and meta_of(j).get("verdict") == "pass"]
+    c.check("night2.the_other_boards_ran", len(others) >= 2, f"{len(others)} job(s) passed")
     rec = killer.record if killer else {}
-    c.check("night2.worker_killed", rec.get("job_id") is not None and not rec.get("error"),
-            str(rec))
+    c.check("night2.worker_killed_mid_job", rec.get("job_id") is not None
+            and rec.get("first_result") and rec.get("final_at_kill") is False
+            and not rec.get("error"), str(rec))
     if rec.get("job_id"):
         job_dir = judged(run_dir.parent, rec["job_id"])
-        meta = load(Path(job_dir) / "metadata.json", {}) if job_dir else {}
+        meta = meta_of(Path(job_dir)) if job_dir else {}
         lost = (meta.get("lava") or {}).get("lost") or ""
         res = results_of(Path(job_dir)) if job_dir else {}
         c.check("night2.worker_kill.result_judged_from_the_log",
@@ -383,6 +465,56 @@ def check_faulted_night(c, run_dir, rc, killer):
         c.check("night2.worker_restarted", rec.get("restarted") is True, str(rec))
 
 
+def check_reset_after_banner(c, run_dir, rc):
+    """A guest that resets right after the kernel's banner (rdinit is
+    busybox reboot -f; QEMU's -no-reboot ends the board, LAVA says
+    Connection closed, an infrastructure error): not retried, a test
+    failure of the run, not an infrastructure error."""
+    jobs = job_dirs(run_dir, "lab-smoke") if run_dir and run_dir.is_dir() else []
+    if not c.check("reset.job_present", len(jobs) == 1, str(jobs)):
+        return
+    att, res, meta = attempts_of(jobs[0]), results_of(jobs[0]), meta_of(jobs[0])
+    first = att[0] if att else {}
+    c.check("reset.kernel_banner_seen_not_retried", len(att) == 1
+            and "Linux version" in str(first.get("kernel_started")),
+            f"{len(att)} attempt(s); kernel_started {first.get('kernel_started')!r}; "
+            f"LAVA: {first.get('error_type')}: {first.get('error_msg')}")
+    fails = [n for n, r in res.items() if r["result"] in ("fail", "error") and not r.get("infra")]
+    c.check("reset.a_test_failure_not_infrastructure", rc == 1 and fails
+            and meta.get("status") != "infrastructure",
+            f"exit {rc}, status {meta.get('status')}, failures {fails[:5]}")
+
+
+def newest_job(server):
+    """The newest LAVA job id on the server (0 if none)."""
+    return max((int(d["id"]) for d in server.recent_jobs(1) if str(d.get("id")).isdigit()),
+               default=0)
+
+
+def health_check_jobs(server, since_id):
+    """LAVA's health-check jobs (ours, by name) newer than since_id, with
+    their device and health (scheduler.jobs.list, verbose)."""
+    data = server.call("scheduler.jobs.list", None, None, 0, 100, 0, True)
+    return [d for d in data or [] if str(d.get("id")).isdigit() and int(d["id"]) > since_id
+            and str(d.get("description", "")).startswith("bbml2-lab health-check ")]
+
+
+def set_health(host, health):
+    """(ok, output): lava-server manage devices update --health (root: the
+    lab admin's own tool; the runner's user may not)."""
+    p = subprocess.run(["lava-server", "manage", "devices", "update", "--health", health, host],
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=180)
+    return p.returncode == 0, (p.stdout + p.stderr).strip()[-300:]
+
+
+def health_checks(switch, artifact_url):
+    """`run.py health-checks --install|--off` as the lab's health-check user."""
+    p = subprocess.run([PY, RUN_PY, "health-checks", "--artifact-url", artifact_url,
+                        f"--{switch}"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=300)
+    return p.returncode == 0, (p.stdout + p.stderr).strip()
+
+
 def cmd_nightly(args, env):
     c = Checks("lab-e2e-nightly")
     pub = subprocess.run([PY, RUN_PY, "publish", "--config", "qemu"], capture_output=True,
@@ -390,12 +522,21 @@ def cmd_nightly(args, env):
     if not c.check("publish", pub.returncode == 0, (pub.stdout + pub.stderr).strip()):
         return c
     manifest = load(Path(env["LAB_ARTIFACT_DIR"]) / "manifest.json", {})
+    server = lava_server(env)
+    # the nightly installs the health checks itself (LAB_HEALTH_CHECKS of the
+    # lab env); the virtual boards start Unknown, so LAVA runs each one's
+    # health check before its first job of the first night
+    for board in VBOARDS:
+        c.check(f"{board}.health_unknown_before_night1", *set_health(board, "UNKNOWN"))
     runs = []
     for night in range(1, args.nights + 1):
         faulted = night == 2 and not args.no_faults
         killer, fault = None, Path(env["LAB_FAULT_DIR"]) / f"{POWER_FAULT_BOARD}.power-on"
+        mark = newest_job(server)
         if faulted:
             fault.write_text("999\n")              # every power-on of the board fails
+            c.check(f"{MAINT_BOARD}.maintenance_before_night2",
+                    *set_health(MAINT_BOARD, "MAINTENANCE"))
             killer = WorkerKiller(env, args.results)
             killer.start()
         try:
@@ -411,6 +552,8 @@ def cmd_nightly(args, env):
                 fault.unlink(missing_ok=True)
                 killer.stop.set()
                 killer.join(timeout=600)
+                for board, health in ((MAINT_BOARD, "GOOD"), (POWER_FAULT_BOARD, "GOOD")):
+                    c.check(f"{board}.health_restored_after_night2", *set_health(board, health))
         print(f"e2e: night {night}: exit {rc}, {wall:.1f} s", flush=True)
         c.check(f"night{night}.within_deadline", rc is not None, f"{wall:.0f} s")
         if not faulted:
@@ -419,20 +562,46 @@ def cmd_nightly(args, env):
             c.check(f"night{night}.results", False, "no results directory")
             continue
         runs.append(run_dir)
+        hc = (load(run_dir / "metadata.json", {}) or {}).get("health_checks") or {}
+        c.check(f"night{night}.health_checks_installed_by_the_nightly",
+                hc.get("installed") == ["bbml2-qemu-uboot"], str(hc))
+        hc_jobs = health_check_jobs(server, mark)
+        print(f"e2e: night {night}: LAVA health checks "
+              f"{[(j['id'], j.get('actual_device'), j.get('health')) for j in hc_jobs]}",
+              flush=True)
+        if night == 1:
+            for board in VBOARDS:
+                ok = [j["id"] for j in hc_jobs if j.get("actual_device") == board
+                      and j.get("health") == "Complete"]
+                c.check(f"night1.health_check_passed_on_{board}", ok, f"LAVA job(s) {ok}")
         check_shape(c, run_dir, manifest)
         if faulted:
-            check_faulted_night(c, run_dir, rc, killer)
+            check_faulted_night(c, run_dir, rc, killer, hc_jobs)
         for job in sorted((run_dir / "jobs").iterdir()):
-            att = attempts_of(job)
-            board = (load(job / "metadata.json", {}) or {}).get("spec", {}).get("board")
+            att = [a for a in attempts_of(job) if a.get("device")]
+            meta = meta_of(job)
+            board = meta.get("spec", {}).get("board")
             c.check(f"night{night}.{job.name}.on_its_board",
-                    att and {a.get("device") for a in att} == {board},
-                    f"board {board}, devices {[a.get('device') for a in att]}")
+                    {a.get("device") for a in att} == {board} if att
+                    else meta.get("status") == "skipped",
+                    f"board {board}, devices {[a.get('device') for a in att]}, "
+                    f"status {meta.get('status')}")
     if len(runs) >= 2:
         cmp = load(runs[-1] / "compare.json", {}) or {}
         c.check("second_night_compared_with_the_first",
                 runs[-2].name in str(cmp.get("previous")) and (runs[-1] / "compare.md").is_file(),
                 f"previous: {cmp.get('previous')}")
+    if not args.no_faults and runs:
+        # a guest that resets right after the kernel's banner, through the
+        # same server (the lab-check plan's smoke job, rdinit replaced)
+        rc, run_dir, wall, out = run_lab(
+            ["lab", "--plan", "lab-check", "--only", "lab-smoke", "--cmdline",
+             "rdinit=/bin/busybox reboot -f", "--server", env["LAVA_URI"],
+             "--artifact-url", env["LAB_ARTIFACT_URL"], "--results", str(args.results),
+             "--tag", "reset-after-banner", "--poll", "2", "--queue-hours", "1",
+             "--deadline", "10"], 12)
+        print(f"e2e: reset after the banner: exit {rc}, {wall:.1f} s", flush=True)
+        check_reset_after_banner(c, run_dir, rc)
     return c
 
 

@@ -14,7 +14,7 @@
 #   (shared/docs/lava.md section 7); pids under build/lab/run/pids for
 #   lab/local/down.sh.
 #
-# Secrets (admin password, API token, worker token) are generated into
+# Secrets (admin password, API tokens, worker token) are generated into
 # $BBML2LAB_CONF_DIR (default ~/.config/bbml2-lab, mode 0700, files 0600)
 # and never printed. build/lab/env holds the non-secret facts.
 set -eu
@@ -67,6 +67,19 @@ wait_http() {
 }
 
 manage() { lava-server manage "$@"; }
+
+start_worker() {
+	spawn worker lava-worker --level INFO --url "$URL/" --name "$WORKER" \
+		--token-file "$CONF_DIR/worker-token" --ping-interval 2 --log-file "$LOGS/worker.log"
+}
+
+# `up.sh worker`: start lava-worker alone if it is not running (lab-e2e
+# restarts it after killing it), leaving every device's health as it is
+if [ "${1:-}" = worker ]; then
+	[ -f "$LAB/env" ] || die "the lab was never up: run it without arguments first"
+	start_worker
+	exit 0
+fi
 
 mkdir -p "$PIDS" "$LOGS" "$LAB/artifacts" "$RUN/faults" "$RUN/vboard"
 # PostgreSQL is ours to stop if it was down before (install.sh may start it)
@@ -201,8 +214,7 @@ if ! alive artifacts; then
 fi
 
 # --- worker -----------------------------------------------------------------------
-spawn worker lava-worker --level INFO --url "$URL/" --name "$WORKER" \
-	--token-file "$CONF_DIR/worker-token" --ping-interval 2 --log-file "$LOGS/worker.log"
+start_worker
 
 cat >"$LAB/env.tmp" <<EOF
 # bbml2-lab local lab (lab/local/up.sh); no secrets here: the API token is in
@@ -224,6 +236,9 @@ LAB_CONF_DIR=$CONF_DIR
 LAB_TFTP_DIR=$tftp_dir
 LAB_LABPOWER=$LABPOWER
 LAB_LABPOWER_CONFIG=$POWER_CONF
+# credentials (0600) of the user that installs the health checks (lab/run.py
+# health-checks, the nightly): not the runner's, not a superuser
+LAB_HEALTH_CHECKS=$CONF_DIR/health-checks.yaml
 EOF
 mv "$LAB/env.tmp" "$LAB/env"
 say "ready: $URL (env: $LAB/env)"

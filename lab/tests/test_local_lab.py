@@ -188,34 +188,115 @@ def _job(run, name, board, results, lab=None, meta=None):
     return d
 
 
-def test_the_faulted_nights_checks_pass_and_can_fail(tmp_path):
-    """lab-e2e's second night: power failing on vboard-none-01, lava-worker
-    killed under a vboard-uniform-01 job; the checks on a synthetic night."""
-    class Killer:
-        record = {"job_id": "42", "restarted": True, "judged_s": 70.0}
+def _faulted_night(tmp_path):
     run = tmp_path / "20261205T010000Z-nightly-abc"
     infra = {"name": "smoke.job", "result": "error", "infra": True, "board": "vboard-none-01"}
-    _job(run, "none-smoke", "vboard-none-01", [infra])
+    _job(run, "none-smoke", "vboard-none-01", [infra], meta={"status": "infrastructure"})
+    _job(run, "none-kselftest", "vboard-none-01",
+         [{"name": "kselftest.job", "result": "skip", "board_skipped": True}],
+         meta={"status": "skipped", "skipped": "device vboard-none-01 is Bad while the job "
+                                               "was queued (LAVA job 44 canceled)"})
+    _job(run, "late-cpu", "qemu-late-01",
+         [{"name": "late-cpu.job", "result": "skip", "board_skipped": True}],
+         meta={"status": "skipped", "skipped": "device qemu-late-01 is Maintenance"})
     passing = [{"name": f"kselftest.t{i}", "result": "pass"} for i in range(8)]
     _job(run, "uniform-kselftest", "vboard-uniform-01", passing,
          lab={"done": True, "attempts": [{"job_id": "42"}]},
          meta={"verdict": "pass", "lava": {"lost": "worker bbml2-worker Offline while LAVA "
                                                    "calls the job Running"}})
+    _job(run, "uniform-smoke", "vboard-uniform-01", passing[:2], meta={"verdict": "pass"})
     cmp = {"infrastructure": [{"board": "vboard-none-01", "job": "none-smoke"}],
            "flaky": [], "new_failures": []}
     (run / "compare.json").write_text(json.dumps(cmp))
+    (run / "summary.txt").write_text(
+        "infrastructure errors by board: \n  vboard-none-01: 1 job(s): none-smoke\n"
+        "boards skipped: \n  vboard-none-01: device vboard-none-01 is Bad\n"
+        "  qemu-late-01: device qemu-late-01 is Maintenance\n")
+    return run, cmp
+
+
+class Killer:
+    record = {"job_id": "42", "restarted": True, "judged_s": 70.0,
+              "first_result": "selftests_arm64_bbml2_bbml2_plain", "final_at_kill": False}
+
+
+HC_FAILED = [{"id": "45", "actual_device": "vboard-none-01", "health": "Incomplete"}]
+
+
+def test_the_faulted_nights_checks_pass_and_can_fail(tmp_path):
+    """lab-e2e's second night: power failing on vboard-none-01 (LAVA's health
+    check then fails and sets it Bad), lava-worker killed under a
+    vboard-uniform-01 job, qemu-late-01 in Maintenance; the checks on a
+    synthetic night."""
+    run, cmp = _faulted_night(tmp_path)
     c = e2e.Checks("t")
-    e2e.check_faulted_night(c, run, 3, Killer())
-    assert c.ok, c.cases
-    assert len(c.cases) == 8
-    # the same night with the power fault filed as a failure, and the killed job lost
+    e2e.check_faulted_night(c, run, 3, Killer(), HC_FAILED)
+    assert c.ok, [x for x in c.cases if not x[1]]
+    assert len(c.cases) == 13
+    # the power fault filed as a failure, the killed job lost, the health
+    # check never ran, the Maintenance board's job submitted anyway
     cmp["infrastructure"], cmp["flaky"] = [], [{"job": "none-smoke", "name": "smoke.boot"}]
     (run / "compare.json").write_text(json.dumps(cmp))
     (run / "jobs/uniform-kselftest/metadata.json").write_text(json.dumps(
         {"spec": {"board": "vboard-uniform-01"}, "verdict": "error", "lava": {}}))
+    (run / "jobs/late-cpu/metadata.json").write_text(json.dumps(
+        {"spec": {"board": "qemu-late-01"}, "verdict": "pass", "status": "complete"}))
     c = e2e.Checks("t")
-    e2e.check_faulted_night(c, run, 1, Killer())
+    e2e.check_faulted_night(c, run, 1, Killer(), [])
     failed = sorted(n for n, ok, _ in c.cases if ok is False)
-    assert failed == ["night2.exit_3_infrastructure", "night2.nothing_flaky",
+    assert failed == ["night2.exit_3_infrastructure",
+                      "night2.maintenance.board_skipped_with_its_reason",
+                      "night2.nothing_flaky",
+                      "night2.power.each_job_an_infrastructure_error_or_skipped_as_bad",
                       "night2.power.infrastructure_errors_of_its_board_only",
+                      "night2.power.lavas_health_check_failed_on_the_board",
+                      "night2.the_other_boards_ran",
                       "night2.worker_kill.result_judged_from_the_log"]
+
+
+def test_a_worker_kill_that_landed_after_the_job_fails(tmp_path):
+    """The first lab-e2e's kill landed after an 18 s smoke job had reported:
+    the log held lava-run's final result at the kill. That must fail."""
+    run, _ = _faulted_night(tmp_path)
+
+    class Late:
+        record = {**Killer.record, "final_at_kill": True}
+    c = e2e.Checks("t")
+    e2e.check_faulted_night(c, run, 3, Late(), HC_FAILED)
+    assert [n for n, ok, _ in c.cases if ok is False] == ["night2.worker_killed_mid_job"]
+
+
+def test_the_kill_waits_for_a_first_test_result_in_the_servers_log():
+    """first_test_result on server logs: LAVA's own action results do not
+    count, a monitor's does; the final lava/job record is seen."""
+    rec = ('- {"dt": "2026-12-05T19:00:00", "lvl": "results", "msg": {"definition": "lava", '
+           '"case": "tftp-deploy", "result": "pass"}}\n')
+    assert e2e.first_test_result(rec) == (None, False)
+    rec += ('- {"dt": "2026-12-05T19:00:09", "lvl": "results", "msg": {"definition": '
+            '"0_kselftest", "case": "selftests_arm64_bbml2_bbml2_plain", "result": "pass"}}\n')
+    first, final = e2e.first_test_result(rec)
+    assert first["case"] == "selftests_arm64_bbml2_bbml2_plain" and final is False
+    rec += ('- {"dt": "2026-12-05T19:01:00", "lvl": "results", "msg": {"definition": "lava", '
+            '"case": "job", "result": "pass"}}\n')
+    assert e2e.first_test_result(rec)[1] is True
+
+
+def test_the_reset_after_banner_checks_pass_and_can_fail(tmp_path):
+    run = tmp_path / "20261205T020000Z-reset-after-banner-abc"
+    _job(run, "lab-smoke-none-4c-2048m", "vboard-uniform-01",
+         [{"name": "smoke.boot", "result": "fail"}],
+         lab={"done": True, "attempts": [{"job_id": "50", "kernel_started":
+                                          "the kernel started (Linux version 6.12.118)"}]},
+         meta={"status": "complete"})
+    c = e2e.Checks("t")
+    e2e.check_reset_after_banner(c, run, 1)
+    assert c.ok and len(c.cases) == 3, c.cases
+    # retried as an infrastructure error: what the review saw before the fix
+    (run / "jobs/lab-smoke-none-4c-2048m/lab.json").write_text(json.dumps(
+        {"done": True, "attempts": [{"job_id": "50"}, {"job_id": "51"}, {"job_id": "52"}]}))
+    (run / "jobs/lab-smoke-none-4c-2048m/results.json").write_text(json.dumps(
+        [{"name": "smoke.job", "result": "error", "infra": True}]))
+    c = e2e.Checks("t")
+    e2e.check_reset_after_banner(c, run, 3)
+    assert sorted(n for n, ok, _ in c.cases if ok is False) == [
+        "reset.a_test_failure_not_infrastructure", "reset.kernel_banner_seen_not_retried"]
