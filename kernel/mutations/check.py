@@ -24,9 +24,13 @@ series applied. The run:
      now is a catch; a mutant is caught when one of them is a test its
      Expect: line names (a result-name prefix, "job-entry:test.prefix" or
      "test.prefix"). A catch by the job deadline alone does not count.
+     A test that passed at baseline and skips now is no catch: it is listed
+     with every mutant, and a mutant that no test it names catches but that
+     has one is "skipped" (a mutant hidden behind a skip), not "survived".
 
 Writes BUILD/../results/<ts>-mutation/mutation.json and mutation.md, prints
-the table and exits 1 if any mutant survived (equivalents are counted apart).
+the table and exits 1 if any mutant survived or was skipped (equivalents
+are counted apart).
 """
 import argparse
 import json
@@ -216,6 +220,29 @@ def new_skips(baseline, now):
             if r["result"] == "skip" and baseline.get(k, {}).get("result") == "pass"]
 
 
+def verdict_of(m, fails, skips, caught_by):
+    """{verdict, why} of a mutant from its new failures, its pass -> skip
+    transitions and the failures of the tests it names. A skip is never a
+    catch: a mutant can hide behind one (it breaks a test's precondition,
+    the test skips). With no test it names failing, pass -> skip makes it
+    "skipped", a failed catch of its own kind (exit 1, reported apart from
+    "survived"), even when tests it does not name fail."""
+    def names(xs):
+        return ", ".join(f"{j}:{t}" for j, t, _ in xs[:3]) + (
+            f" and {len(xs) - 3} more" if len(xs) > 3 else "")
+    if caught_by and not deadline_only(fails):
+        return {"verdict": "caught"}
+    other = ("failed only by the deadline" if deadline_only(fails)
+             else "no test it names failed; new failures: " + names(fails) if fails
+             else "no test failed")
+    if skips:
+        return {"verdict": "skipped",
+                "why": f"passed at baseline, skipped now: {names(skips)}; {other}"}
+    if m.equivalent:
+        return {"verdict": "equivalent", "why": m.equivalent}
+    return {"verdict": "survived", "why": other}
+
+
 def deadline_only(fails):
     """Only the job deadline fired: a timeout is not a catch."""
     return fails and all(re.search(r"timed? ?out|deadline", t + " " + d, re.I)
@@ -280,21 +307,8 @@ def run_mutants(args, mutants, entries, lab, out, say):
                 row.update(run=str(mrun) if mrun else None, new_failures=[
                     {"job": j, "test": t, "detail": d} for j, t, d in fails], caught_by=caught_by,
                     pass_to_skip=[{"job": j, "test": t, "detail": d} for j, t, d in skips])
-                if mrun is None:
-                    row.update(verdict="error", why="no results")
-                elif caught_by and not deadline_only(fails):
-                    row["verdict"] = "caught"
-                elif m.equivalent:
-                    row.update(verdict="equivalent", why=m.equivalent)
-                else:
-                    row.update(verdict="survived",
-                               why="failed only by the deadline" if deadline_only(fails)
-                               else "no test it names failed; new failures: " + ", ".join(
-                                   f"{j}:{t}" for j, t, _ in fails[:3]) if fails
-                               else "no test failed")
-                    if skips:
-                        row["why"] += "; passed at baseline, skipped now: " + ", ".join(
-                            f"{j}:{t}" for j, t, _ in skips[:3])
+                row.update(verdict_of(m, fails, skips, caught_by) if mrun
+                           else {"verdict": "error", "why": "no results"})
         finally:
             if applied.returncode == 0:
                 undo = patch(lab.tree, m, "-R")
@@ -321,18 +335,23 @@ def forget_mutated_images(mbuild, say):
         say(f"mutation: removed {image} (built with a mutant; make rebuilds it)")
 
 
+VERDICTS = ("caught", "equivalent", "skipped", "survived", "error")
+
+
 def table(rows, wall):
-    lines = ["| mutant | class | boots | verdict | caught by |", "|---|---|---|---|---|"]
+    lines = ["| mutant | class | boots | verdict | caught by | pass -> skip |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
         by = ", ".join(r.get("caught_by", [])[:4]) or r.get("why", "")
-        if r.get("pass_to_skip") and r["verdict"] == "caught":
-            by += f" (and {len(r['pass_to_skip'])} pass -> skip)"
+        sk = r.get("pass_to_skip") or []
+        skip = (f"{len(sk)}: " + ", ".join(f"{s['job']}:{s['test']}" for s in sk[:2])
+                + (", ..." if len(sk) > 2 else "")) if sk else "0"
         lines.append(f"| {r['id']} | {r['class']} | {', '.join(r['boots'])} | "
-                     f"{r['verdict']} | {by} |")
-    counts = {v: sum(r["verdict"] == v for r in rows)
-              for v in ("caught", "equivalent", "survived", "error")}
+                     f"{r['verdict']} | {by} | {skip} |")
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
     lines += ["", f"{counts['caught']} caught, {counts['equivalent']} equivalent under TCG "
-              f"(each with a hardware catcher), {counts['survived']} survived, "
+              f"(each with a hardware catcher), {counts['skipped']} hidden behind a "
+              f"pass -> skip, {counts['survived']} survived, "
               f"{counts['error']} errors; wall time {wall / 60:.1f} min"]
     return "\n".join(lines) + "\n", counts
 
@@ -379,7 +398,7 @@ def main(argv=None):
                                                   "wall_s": round(time.monotonic() - t0)})
         atomic_write(out / "mutation.md", "# Mutation check\n\n" + md)
         print(md, end="")
-        return 0 if counts["survived"] == 0 and counts["error"] == 0 else 1
+        return 0 if not (counts["survived"] or counts["skipped"] or counts["error"]) else 1
     except LabError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -72,13 +72,42 @@ def test_pass_to_skip_is_reported_but_no_catch():
     now = {(job, "kselftest.x.a"): {"result": "skip", "detail": "no block left"},
            (job, "kselftest.x.b"): {"result": "skip"},
            (job, "kselftest.x.c"): {"result": "pass"}}
-    assert mc.new_skips(base, now) == [(job, "kselftest.x.a", "no block left")]
+    skips = mc.new_skips(base, now)
+    assert skips == [(job, "kselftest.x.a", "no block left")]
     assert mc.new_failures(base, now) == []
-    rows = [{"id": "a", "class": "c", "boots": ["b"], "verdict": "survived",
-             "why": "no test failed; passed at baseline, skipped now: j:kselftest.x.a",
+
+
+def mkm(tmp_path, equivalent=False):
+    p = tmp_path / "m.patch"
+    p.write_text("Mutant: m\nClass: c\nBoots: ks-block\nExpect: ks-block:kselftest.x.a\n"
+                 + ("Equivalent-under-TCG: why\nHardware-catcher: hw\n" if equivalent else ""))
+    return mc.Mutant(p)
+
+
+def test_pass_to_skip_is_its_own_failed_verdict(tmp_path):
+    job = "ks-block-assume-4c-2048m"
+    skip = [(job, "kselftest.x.a", "no block left")]
+    other = [(job, "kselftest.y.b", "shape")]
+    m = mkm(tmp_path)
+    # the named test skips and nothing fails: no catch, not "survived" either
+    v = mc.verdict_of(m, [], skip, [])
+    assert v["verdict"] == "skipped" and "skipped now: " + job + ":kselftest.x.a" in v["why"]
+    # another test failing does not make it a catch
+    v = mc.verdict_of(m, other, skip, [])
+    assert v["verdict"] == "skipped" and "kselftest.y.b" in v["why"]
+    # a named test failing is a catch; the skips stay listed in the table
+    assert mc.verdict_of(m, [(job, "kselftest.x.a", "")], skip,
+                         [f"{job}:kselftest.x.a"])["verdict"] == "caught"
+    assert mc.verdict_of(m, [], [], [])["verdict"] == "survived"
+    assert mc.verdict_of(mkm(tmp_path, True), [], skip, [])["verdict"] == "skipped"
+    rows = [{"id": "a", "class": "c", "boots": ["b"], "verdict": "skipped", "why": "w",
+             "pass_to_skip": [{"job": job, "test": "kselftest.x.a", "detail": ""}]},
+            {"id": "b", "class": "c", "boots": ["b"], "verdict": "caught", "caught_by": ["j:t"],
              "pass_to_skip": [{"job": job, "test": "kselftest.x.a", "detail": ""}]}]
     md, counts = mc.table(rows, 60)
-    assert "skipped now" in md and counts["survived"] == 1
+    assert counts["skipped"] == 1 and counts["caught"] == 1
+    assert f"| caught | j:t | 1: {job}:kselftest.x.a |" in md
+    assert "1 hidden behind a pass -> skip" in md
 
 
 def test_a_deadline_alone_is_not_a_catch():
@@ -94,8 +123,8 @@ def test_table_counts_every_verdict():
              "why": "no test failed"},
             {"id": "c", "class": "c", "boots": ["b"], "verdict": "equivalent", "why": "TCG"}]
     md, counts = mc.table(rows, 600)
-    assert counts == {"caught": 1, "equivalent": 1, "survived": 1, "error": 0}
-    assert "| a | c | b | caught | j:t |" in md and "wall time 10.0 min" in md
+    assert counts == {"caught": 1, "equivalent": 1, "skipped": 0, "survived": 1, "error": 0}
+    assert "| a | c | b | caught | j:t | 0 |" in md and "wall time 10.0 min" in md
 
 
 class FakeLab:
@@ -128,23 +157,26 @@ def test_run_mutants_verdicts_and_every_mutant_reverted(tmp_path):
     t = "kselftest.selftests_arm64_bbml2_bbml2_split.global_a"
 
     def results_for(tag):
-        bad = tag == "mutant-caught"
-        return {(job, t): {"result": "fail" if bad else "pass", "detail": "shape"},
+        res = {"mutant-caught": "fail", "mutant-hidden": "skip"}.get(tag, "pass")
+        return {(job, t): {"result": res, "detail": "shape"},
                 (job, "kselftest.boot"): {"result": "pass"}}
     lab = FakeLab(tree, results_for)
     ms = [mutant(tmp_path, "caught", f"ks-block:{t}", "bad"),
           mutant(tmp_path, "survived", f"ks-block:{t}", "subtle"),
+          mutant(tmp_path, "hidden", f"ks-block:{t}", "hides"),
           mutant(tmp_path, "nocatcher", "ks-block:kselftest.nope", "x")]
     entries = {"ks-block": {"name": "ks-block"}}
     out = tmp_path / "out"
     out.mkdir()
     baseline, rows = mc.run_mutants(None, ms, entries, lab, out, lambda m: None)
     v = {r["id"]: r["verdict"] for r in rows}
-    assert v == {"caught": "caught", "survived": "survived", "nocatcher": "error"}
+    assert v == {"caught": "caught", "survived": "survived", "hidden": "skipped",
+                 "nocatcher": "error"}
     assert rows[0]["caught_by"] == [f"{job}:{t}"]
-    assert "has no result at baseline" in rows[2]["why"]
+    assert rows[2]["pass_to_skip"] == [{"job": job, "test": t, "detail": "shape"}]
+    assert "has no result at baseline" in rows[3]["why"]
     # each mutant was booted applied, and the tree is back as it was
-    assert lab.trees == ["ok\n", "bad\n", "subtle\n"]
+    assert lab.trees == ["ok\n", "bad\n", "subtle\n", "hides\n"]
     assert (tree / "f.c").read_text() == "ok\n"
     # a tree left mutated is refused before anything runs
     (tree / "f.c").write_text("bad\n")
