@@ -10,6 +10,11 @@ results/reports/mainline-<date>/:
 - suite.md: per job (board) of each run, pass/fail/skip counts, the mode
   check's verdict and detail, the failed tests, and every distinct skip
   reason (what the kernel lacks);
+- tlb.md, tlb.json (--tlb LABEL=results/<run>[:JOB], once per boot to
+  compare): the TLB model's linear-map walks per operation of the chase
+  and the pread at the working sets every boot has, per preset, and each
+  page-mapped boot's knee (bench/tlbpage.py's, on those sets); modelled
+  (QEMU TCG + tlbmodel <preset>), never measured;
 - cost.md, cost.json, cost.svg: per MiB the guest instructions (all vCPUs,
   -icount shift=0, bench/functime.py) while the boot CPU is inside the
   repaint and inside the linear map's build, for each kernel, the series /
@@ -172,6 +177,92 @@ def svg(js, fns):
     return "\n".join(s) + "\n"
 
 
+def tlb_boot(spec):
+    """LABEL=RUN[:JOB] -> (label, the boot's bench/tlbpage.collect() record)."""
+    import tlbpage
+    label, _, rest = spec.rpartition("=")
+    run, _, job = rest.partition(":")
+    if not label or not run:
+        raise SystemExit(f"--tlb {spec}: expected LABEL=results/<run>[:JOB]")
+    try:
+        meta = json.loads((Path(run) / "metadata.json").read_text())
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"--tlb {spec}: {e}") from None
+    boots, problems = tlbpage.collect([{"dir": run, "id": Path(run).name, "meta": meta}])
+    boots = [b for b in boots if not job or b["job"] == job]
+    if problems or len(boots) != 1:
+        raise SystemExit(f"--tlb {spec}: " + ("; ".join(problems) or
+                                              f"{len(boots)} boots with a TLB model file "
+                                              "(name one as :JOB)"))
+    return label, boots[0]
+
+
+def tlb_compare(specs):
+    """Walks/op of the swept benchmarks per preset, one column per boot, at
+    the working sets all of them have; knees of the page-mapped ones."""
+    import page
+    import tlbdata
+    import tlbpage
+    cols = [tlb_boot(s) for s in specs]
+    curves = []
+    for label, b in cols:
+        data = tlbpage.analyse([b], page.ws_kib)
+        c = {bench: {p: dict(next(iter(modes.values()))) for p, modes in per_p.items()}
+             for bench, per_p in data["curves"].items()}
+        um = data["unmodelled"][0]
+        curves.append({"label": label, "run": b["run"], "job": b["job"], "board": b["board"],
+                       "mode": b["mode"], "curves": c,
+                       "windows": um["windows"], "invalid": um["invalid"],
+                       "split_in_window": um["split_in_window"]})
+    presets = cols[0][1]["header"]["presets"]
+    out = [f"Every number here is {tlbdata.LABEL.format(preset='<preset>')}: linear-map walks "
+           "per operation (one load per page in the chase, one 4 KiB pread in the pread).", "",
+           "| column | run | boot | board, mode | windows (invalid, split inside) |",
+           "|---|---|---|---|---|"]
+    for c in curves:
+        out.append(f"| {c['label']} | `{c['run']}` | {c['job']} | {c['board']}, {c['mode']} "
+                   f"| {c['windows']} ({c['invalid']}, {c['split_in_window']}) |")
+    js = {"label": tlbdata.LABEL, "columns": curves, "tables": {}, "knees": []}
+    for bench in tlbpage.SWEPT:
+        sizes = None
+        for c in curves:
+            have = set(k for p in c["curves"].get(bench, {}).values() for k in p)
+            sizes = have if sizes is None else sizes & have
+        sizes = sorted(sizes or ())
+        if not sizes:
+            continue
+        for p in (p["name"] for p in presets):
+            rows = [[k] + [c["curves"].get(bench, {}).get(p, {}).get(k) for c in curves]
+                    for k in sizes]
+            js["tables"][f"{bench} {p}"] = rows
+            out += ["", f"### {bench}, linear-map walks/op, preset {p}", "",
+                    "| working set | " + " | ".join(c["label"] for c in curves) + " |",
+                    "|---" * (len(curves) + 1) + "|"]
+            for k, *vals in rows:
+                size = f"{k // 1024} MiB" if k >= 1024 else f"{k} KiB"
+                out.append(f"| {size} | " + " | ".join("–" if v is None else f"{v:.3f}"
+                                                      for v in vals) + " |")
+            for c, (label, b) in zip(curves, cols):
+                pts = [(k, c["curves"].get(bench, {}).get(p, {}).get(k)) for k in sizes]
+                k = tlbpage.knee(pts)
+                pre = next(x for x in presets if x["name"] == p)
+                js["knees"].append({"bench": bench, "preset": p, "column": label,
+                                    "knee_kib": k, "reach_kib": tlbpage.reach_kib(pre)})
+    out += ["", "### Knees (working set where walks/op reach half the value at the largest set, "
+            "on the sets above; – where walks/op never rise)", "",
+            "| benchmark | preset | L2 reach | " + " | ".join(c["label"] for c in curves) + " |",
+            "|---" * (len(curves) + 3) + "|"]
+    for bench in tlbpage.SWEPT:
+        for p in (p["name"] for p in presets):
+            ks = [k for k in js["knees"] if k["bench"] == bench and k["preset"] == p]
+            if not ks:
+                continue
+            out.append(f"| {bench} | {p} | {ks[0]['reach_kib'] / 1024:.0f} MiB | " +
+                       " | ".join("–" if k["knee_kib"] is None else f"{k['knee_kib'] / 1024:.1f} MiB"
+                                  for k in ks) + " |")
+    return "\n".join(out) + "\n", js
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", action="append", default=[], help="NAME=results/<run>")
@@ -179,12 +270,18 @@ def main(argv=None):
     ap.add_argument("--series-build", default="build/kernel-qemu")
     ap.add_argument("--mainline-build", default="build/kernel-mainline")
     ap.add_argument("--fn", action="append", help="repaint function, build function")
+    ap.add_argument("--tlb", action="append", default=[],
+                    help="LABEL=results/<run>[:JOB]: a TLB-model boot to compare (tlb.md)")
     ap.add_argument("-o", "--out", required=True)
     a = ap.parse_args(argv)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     if a.run:
         (out / "suite.md").write_text("\n".join(suite_table(*r.split("=", 1)) for r in a.run))
+    if a.tlb:
+        text, js = tlb_compare(a.tlb)
+        (out / "tlb.md").write_text(text)
+        (out / "tlb.json").write_text(json.dumps(js, indent=1) + "\n")
     if a.functime:
         fns = a.fn or ["linear_map_split_to_ptes", "map_mem"]
         recs = [json.loads(line) for f in a.functime for line in Path(f).read_text().splitlines()
