@@ -28,7 +28,10 @@
       result must be in the night); qemu-late-01 is in Maintenance (its job
       skipped with the reason, the others run). Then one lab run of a guest
       that resets right after the kernel's banner (not retried, a test
-      failure). check switches the health checks off.
+      failure). The first night is SIGTERMed once a job has finished and
+      another runs on LAVA, then resumed: detached, nothing canceled, the
+      live job re-attached, the finished results kept. check switches the
+      health checks off.
 
 Prints one line per check and the wall times; exit 0 if all checks pass.
 """
@@ -465,6 +468,90 @@ def check_faulted_night(c, run_dir, rc, killer, hc_jobs=()):
         c.check("night2.worker_restarted", rec.get("restarted") is True, str(rec))
 
 
+def nightly_runs(root):
+    return {d for d in Path(root).glob("*-nightly-*") if d.is_dir() and not d.is_symlink()}
+
+
+def sigterm_point(run_dir):
+    """True once the run has a finished job and another one LAVA runs: the
+    moment to SIGTERM it (observable in the runner's lab.json files)."""
+    labs = [load(f, {}) or {} for f in (run_dir / "jobs").glob("*/lab.json")]
+    return any(d.get("done") for d in labs) and any(
+        not d.get("done") and (d.get("attempts") or [{}])[-1].get("state") == "Running"
+        for d in labs)
+
+
+def run_nightly_sigterm(argv, deadline_min, root, poll_s=1.0):
+    """The nightly, SIGTERMed once one job is finished and another runs on
+    LAVA (as systemctl stop would), then `run.py resume`. Returns (record,
+    run_dir, output); record has the exit codes and what the run held."""
+    before = nightly_runs(root)
+    t0 = time.monotonic()
+    p = subprocess.Popen([PY, RUN_PY] + argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, stdin=subprocess.DEVNULL)
+    out = []
+    reader = threading.Thread(target=lambda: out.extend(p.stdout), daemon=True)
+    reader.start()
+    rec, run_dir = {}, None
+    while p.poll() is None and time.monotonic() - t0 < deadline_min * 60:
+        if run_dir is None:
+            new = nightly_runs(root) - before
+            run_dir = next(iter(new)) if len(new) == 1 else None
+        if run_dir is not None and sigterm_point(run_dir):
+            done = {f.parent.name: (f.parent / "results.json").read_bytes()
+                    for f in (run_dir / "jobs").glob("*/lab.json")
+                    if (load(f, {}) or {}).get("done") and (f.parent / "results.json").is_file()}
+            p.send_signal(signal.SIGTERM)
+            rec.update(sigterm_s=round(time.monotonic() - t0, 1), done_before=done)
+            break
+        time.sleep(poll_s)       # polling interval; the order comes from the files
+    try:
+        rec["rc"] = p.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rec["rc"] = None
+    reader.join(timeout=30)
+    text = "".join(out)
+    sys.stdout.write(text)
+    if run_dir is None or "sigterm_s" not in rec:
+        return rec, run_dir, text
+    meta = load(run_dir / "metadata.json", {}) or {}
+    rec["status_after_sigterm"] = meta.get("status")
+    rec["canceled"] = [f.parent.name for f in (run_dir / "jobs").glob("*/lab.json")
+                       if any(a.get("canceled") for a in (load(f, {}) or {}).get("attempts", []))]
+    rc, _, wall, text2 = run_lab(["resume", str(run_dir), "--poll", "2"], deadline_min)
+    rec.update(resume_rc=rc, resume_wall_s=round(wall, 1))
+    line = next((ln for ln in text2.splitlines() if "re-attached" in ln), "")
+    rec["resume_line"] = line.strip()
+    return rec, run_dir, text + text2
+
+
+def check_sigterm_resume(c, run_dir, rec):
+    """SIGTERM mid-night, then resume (issue 22): detached, nothing
+    canceled, the live jobs re-attached (none resubmitted), every result
+    of the jobs finished before kept, the night complete."""
+    c.check("night1.sigterm.detached_nothing_canceled", rec.get("sigterm_s") is not None
+            and rec.get("rc") == 2 and rec.get("status_after_sigterm") == "detached"
+            and not rec.get("canceled"),
+            f"SIGTERM at {rec.get('sigterm_s')} s, exit {rec.get('rc')}, status "
+            f"{rec.get('status_after_sigterm')}, canceled {rec.get('canceled')}")
+    import re
+    m = re.search(r"(\d+) job\(s\) already finished, (\d+) re-attached",
+                  rec.get("resume_line", ""))
+    c.check("night1.resume.reattached", m and int(m.group(2)) >= 1 and rec.get("resume_rc") == 0,
+            f"exit {rec.get('resume_rc')}: {rec.get('resume_line')!r}")
+    if not run_dir:
+        return
+    jobs = sorted((run_dir / "jobs").iterdir())
+    again = [j.name for j in jobs if len(attempts_of(j)) != 1]
+    c.check("night1.resume.nothing_resubmitted", not again and jobs, f"{again}")
+    kept = rec.get("done_before") or {}
+    changed = [n for n, data in kept.items()
+               if (run_dir / "jobs" / n / "results.json").read_bytes() != data]
+    c.check("night1.resume.results_of_finished_jobs_kept", kept and not changed,
+            f"{len(kept)} finished before the SIGTERM, changed {changed}")
+
+
 def check_reset_after_banner(c, run_dir, rc):
     """A guest that resets right after the kernel's banner (rdinit is
     busybox reboot -f; QEMU's -no-reboot ends the board, LAVA says
@@ -483,6 +570,22 @@ def check_reset_after_banner(c, run_dir, rc):
     c.check("reset.a_test_failure_not_infrastructure", rc == 1 and fails
             and meta.get("status") != "infrastructure",
             f"exit {rc}, status {meta.get('status')}, failures {fails[:5]}")
+
+
+def runner_refused_admin(server):
+    """(ok, detail): the runner's token is refused a change that any
+    superuser (or holder of change_devicetype) may make: an update of the
+    lab's device type that changes nothing (review L5)."""
+    sys.path.insert(0, str(REPO / "lab"))
+    from bbml2lab import lavaserver
+    try:
+        server.call("scheduler.device_types.update", "bbml2-qemu-uboot", None, None, None,
+                    None, None, None, retries=1)
+    except lavaserver.AuthError as e:
+        return e.code == 403, f"{server.creds.username}: {e}"
+    except lavaserver.LavaError as e:
+        return False, f"{server.creds.username}: {e}"
+    return False, f"{server.creds.username} may change device types"
 
 
 def newest_job(server):
@@ -523,16 +626,18 @@ def cmd_nightly(args, env):
         return c
     manifest = load(Path(env["LAB_ARTIFACT_DIR"]) / "manifest.json", {})
     server = lava_server(env)
+    c.check("runner_user_is_no_superuser", *runner_refused_admin(server))
     # the nightly installs the health checks itself (LAB_HEALTH_CHECKS of the
     # lab env); the virtual boards start Unknown, so LAVA runs each one's
     # health check before its first job of the first night
+    mark = newest_job(server)       # LAVA may start a health check at once
     for board in VBOARDS:
         c.check(f"{board}.health_unknown_before_night1", *set_health(board, "UNKNOWN"))
     runs = []
     for night in range(1, args.nights + 1):
         faulted = night == 2 and not args.no_faults
         killer, fault = None, Path(env["LAB_FAULT_DIR"]) / f"{POWER_FAULT_BOARD}.power-on"
-        mark = newest_job(server)
+        mark = mark if night == 1 else newest_job(server)
         if faulted:
             fault.write_text("999\n")              # every power-on of the board fails
             c.check(f"{MAINT_BOARD}.maintenance_before_night2",
@@ -542,11 +647,16 @@ def cmd_nightly(args, env):
         try:
             subset = (["--only", args.only] if args.only else []) + \
                 (["--modes", args.modes] if args.modes else [])
-            rc, run_dir, wall, out = run_lab(
-                ["nightly", "--plan", "nightly", "--server", env["LAVA_URI"],
-                 "--artifact-url", env["LAB_ARTIFACT_URL"], "--results", str(args.results),
-                 "--no-build", "--deadline", str(max(1, args.deadline - 1))] + subset,
-                args.deadline)
+            argv = ["nightly", "--plan", "nightly", "--server", env["LAVA_URI"],
+                    "--artifact-url", env["LAB_ARTIFACT_URL"], "--results", str(args.results),
+                    "--no-build", "--deadline", str(max(1, args.deadline - 1))] + subset
+            if night == 1 and not args.no_faults:
+                t0 = time.monotonic()
+                term, run_dir, out = run_nightly_sigterm(argv, args.deadline, args.results)
+                wall, rc = time.monotonic() - t0, term.get("resume_rc")
+                check_sigterm_resume(c, run_dir, term)
+            else:
+                rc, run_dir, wall, out = run_lab(argv, args.deadline)
         finally:
             if faulted:
                 fault.unlink(missing_ok=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from test_labrun import lab  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("e2e", REPO / "lab/local/e2e.py")
 e2e = importlib.util.module_from_spec(spec)
@@ -300,3 +302,50 @@ def test_the_reset_after_banner_checks_pass_and_can_fail(tmp_path):
     e2e.check_reset_after_banner(c, run, 3)
     assert sorted(n for n, ok, _ in c.cases if ok is False) == [
         "reset.a_test_failure_not_infrastructure", "reset.kernel_banner_seen_not_retried"]
+
+
+def test_the_runners_user_must_be_refused_an_admin_change(lab):
+    """lab-e2e's check that the runner submits as no superuser: its token
+    must get 403 for a no-op device-type update; a token that may make it
+    fails the check."""
+    from test_labrun import server
+    fake, _, _, clock = lab
+    fake.may_change_device_types = False
+    ok, detail = e2e.runner_refused_admin(server(fake, clock))
+    assert ok and "fault 403" in detail, detail
+    fake.may_change_device_types = True
+    ok, detail = e2e.runner_refused_admin(server(fake, clock))
+    assert not ok and detail.endswith("may change device types")
+
+
+def test_the_sigterm_point_and_the_resume_checks(tmp_path):
+    """lab-e2e's first night: SIGTERM once a job is finished and another
+    runs; then resume. The checks pass on a good record and fail when a job
+    was canceled, nothing re-attached, a job resubmitted or a kept result
+    rewritten."""
+    run = tmp_path / "20261205T030000Z-nightly-abc"
+    a = _job(run, "a", BOARD, [{"name": "smoke.x", "result": "pass"}],
+             lab={"done": True, "attempts": [{"job_id": "1", "state": "Finished"}]})
+    _job(run, "b", BOARD, [], lab={"done": False, "attempts": [{"job_id": "2",
+                                                                "state": "Submitted"}]})
+    assert not e2e.sigterm_point(run)                     # b is only queued
+    (run / "jobs/b/lab.json").write_text(json.dumps(
+        {"done": False, "attempts": [{"job_id": "2", "state": "Running"}]}))
+    assert e2e.sigterm_point(run)
+    rec = {"sigterm_s": 80.0, "rc": 2, "status_after_sigterm": "detached", "canceled": [],
+           "resume_rc": 0, "resume_line": "resume 2026...: 1 job(s) already finished, 1 "
+                                          "re-attached",
+           "done_before": {"a": (a / "results.json").read_bytes()}}
+    c = e2e.Checks("t")
+    e2e.check_sigterm_resume(c, run, rec)
+    assert c.ok and len(c.cases) == 4, c.cases
+    bad = {**rec, "canceled": ["b"], "resume_line": "1 job(s) already finished, 0 re-attached"}
+    (run / "jobs/b/lab.json").write_text(json.dumps(
+        {"done": True, "attempts": [{"job_id": "2"}, {"job_id": "3"}]}))
+    (a / "results.json").write_text("[]")
+    c = e2e.Checks("t")
+    e2e.check_sigterm_resume(c, run, bad)
+    assert sorted(n for n, ok, _ in c.cases if ok is False) == [
+        "night1.resume.nothing_resubmitted", "night1.resume.reattached",
+        "night1.resume.results_of_finished_jobs_kept",
+        "night1.sigterm.detached_nothing_canceled"]
