@@ -222,3 +222,51 @@ const char *cpulist_model(u32 midr)
 			return models[i].desc;
 	return NULL;
 }
+
+int cpuset_parse(const char *s, u32 *mask, int ncpus, const char **err)
+{
+	const char *p = s;
+	int cpu;
+
+	*mask = 0;
+	if (p[0] == 'a' && p[1] == 'l' && p[2] == 'l' && is_end(p[3]) && p[3] != ',') {
+		*mask = ncpus >= 32 ? ~0u : (1u << ncpus) - 1;
+		return 0;
+	}
+	for (;;) {
+		cpu = number(&p, 31);
+		if (cpu < 0 || cpu >= ncpus) {
+			*err = "bad CPU index (all, or indices below the number of CPUs)";
+			return -1;
+		}
+		*mask |= 1u << cpu;
+		if (*p != ',')
+			break;
+		p++;
+	}
+	if (!is_end(*p)) {
+		*err = "junk after the CPU indices";
+		return -1;
+	}
+	return 0;
+}
+
+int hold_parse(const char *s, int *cpu, u32 *ms, int ncpus, const char **err)
+{
+	const char *p = s;
+	int v;
+
+	*cpu = number(&p, 31);
+	if (*cpu < 0 || *cpu >= ncpus || *p != ':') {
+		*err = "bad CPU (CPU:MS, the CPU an index below the number of CPUs)";
+		return -1;
+	}
+	p++;
+	v = number(&p, 600000);
+	if (v < 1 || !is_end(*p) || *p == ',') {
+		*err = "bad time (CPU:MS, MS 1-600000)";
+		return -1;
+	}
+	*ms = v;
+	return 0;
+}

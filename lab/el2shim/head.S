@@ -113,6 +113,25 @@ enter_el1:
 	isb
 	eret
 
+/*
+ * u64 read_id_reg(u64 idx): the ID register S3_0_C0_C<crm>_<op2>, idx =
+ * (crm - 1) * 8 + op2 for crm 1-7, the ID group HCR_EL2.TID3 traps.
+ * Unallocated encodings in that space read as zero.
+ */
+	.globl	read_id_reg
+read_id_reg:
+	adr	x1, id_reg_table
+	add	x1, x1, x0, lsl #3
+	br	x1
+	.balign	8
+id_reg_table:
+	.irp	crm, 1, 2, 3, 4, 5, 6, 7
+	.irp	op2, 0, 1, 2, 3, 4, 5, 6, 7
+	mrs	x0, S3_0_C0_C\crm\()_\op2
+	ret
+	.endr
+	.endr
+
 /* u64 smc_call(u64 fid, u64 a1, u64 a2, u64 a3): SMCCC call to QEMU */
 	.globl	smc_call
 smc_call:

@@ -18,6 +18,8 @@
 #define HCR_RW			BIT(31)
 #define HCR_TWI			BIT(13)
 #define HCR_TSC			BIT(19)
+#define HCR_TID3		BIT(18)
+#define HCR_TVM			BIT(26)
 #define HCR_APK			BIT(40)
 #define HCR_API			BIT(41)
 #define HCR_ATA			BIT(56)
@@ -42,10 +44,16 @@
 
 #define SZ_2M			0x200000UL
 
+#define MMFR2_BBM_SHIFT		52
+#define TTBR_BADDR_MASK		0x0000fffffffffffeUL	/* ASID and CnP aside */
+
 struct cpu {
 	u64 mpidr;		/* from the DT, equals the CPU's MPIDR_EL1 */
 	u32 midr;		/* VPIDR_EL2, CPULIST_HOST: keep QEMU's */
 	u64 entry, ctx;		/* the kernel's last CPU_ON for this CPU */
+	int bbm3;		/* el2shim.bbm3=: ID_AA64MMFR2_EL1.BBM reads 3 */
+	u32 hold_ms;		/* el2shim.hold=: held this long, once */
+	int held;
 };
 
 u8 shim_stacks[SHIM_MAX_CPUS][1UL << SHIM_STACK_SHIFT] __aligned(16);
@@ -248,6 +256,108 @@ static void smccc(struct regs *r, u64 imm)
 		r->x[0] = smc_call(fid, a1, a2, a3);
 }
 
+/*
+ * el2shim.hold=CPU:MS: the CPU's first TTBR1_EL1 write with its MMU on
+ * that changes the table base is delayed by MS. On a secondary that is
+ * the reserved TTBR1 it installs as it parks for the repaint (or for
+ * KPTI), before it counts itself in: the boot CPU's wait for the parked
+ * CPUs sees a CPU that does not come. Nothing is trapped afterwards.
+ */
+static void hold(int idx, struct cpu *c)
+{
+	u64 frq = read_sysreg(cntfrq_el0);
+	u64 end = read_sysreg(cntpct_el0) + frq / 1000 * c->hold_ms;
+
+	c->held = 1;
+	puts("el2shim: cpu");
+	putdec(idx);
+	puts(" held for ");
+	putdec(c->hold_ms);
+	puts(" ms at its first TTBR1_EL1 change with the MMU on (el2shim.hold=)\n");
+	while (read_sysreg(cntpct_el0) < end)
+		;
+	puts("el2shim: cpu");
+	putdec(idx);
+	puts(" released\n");
+	write_sysreg(read_sysreg(hcr_el2) & ~HCR_TVM, hcr_el2);
+}
+
+#define SYSREG(op1, crn, crm, op2)	((op1) << 12 | (crn) << 8 | (crm) << 4 | (op2))
+
+/* HCR_EL2.TVM traps EL1's writes of these: make them (op0 is 3). */
+static int tvm_write(struct cpu *c, int idx, u32 reg, u64 v)
+{
+	switch (reg) {
+	case SYSREG(0, 1, 0, 0):
+		write_sysreg(v, sctlr_el1);
+		break;
+	case SYSREG(0, 2, 0, 0):
+		write_sysreg(v, ttbr0_el1);
+		break;
+	case SYSREG(0, 2, 0, 1):
+		if (c->hold_ms && !c->held && (read_sysreg(sctlr_el1) & 1) &&
+		    ((v ^ read_sysreg(ttbr1_el1)) & TTBR_BADDR_MASK))
+			hold(idx, c);
+		write_sysreg(v, ttbr1_el1);
+		break;
+	case SYSREG(0, 2, 0, 2):
+		write_sysreg(v, tcr_el1);
+		break;
+	case SYSREG(0, 5, 1, 0):
+		write_sysreg(v, afsr0_el1);
+		break;
+	case SYSREG(0, 5, 1, 1):
+		write_sysreg(v, afsr1_el1);
+		break;
+	case SYSREG(0, 5, 2, 0):
+		write_sysreg(v, esr_el1);
+		break;
+	case SYSREG(0, 6, 0, 0):
+		write_sysreg(v, far_el1);
+		break;
+	case SYSREG(0, 10, 2, 0):
+		write_sysreg(v, mair_el1);
+		break;
+	case SYSREG(0, 10, 3, 0):
+		write_sysreg(v, amair_el1);
+		break;
+	case SYSREG(0, 13, 0, 1):
+		write_sysreg(v, contextidr_el1);
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A trapped MRS/MSR: with el2shim.bbm3= (HCR_EL2.TID3) the ID registers,
+ * answered from the real ones with ID_AA64MMFR2_EL1.BBM = 3; with
+ * el2shim.hold= (HCR_EL2.TVM) the writes of the virtual memory controls.
+ */
+static void sysreg_trap(struct regs *r, u64 esr)
+{
+	u32 op0 = FIELD(esr, 20, 2), op2 = FIELD(esr, 17, 3), op1 = FIELD(esr, 14, 3);
+	u32 crn = FIELD(esr, 10, 4), rt = FIELD(esr, 5, 5), crm = FIELD(esr, 1, 4);
+	int idx = this_cpu(), read = esr & 1;
+	u64 v;
+
+	if (idx < 0)
+		fatal_trap(r, "system register trap on a CPU not in the table");
+	if (read && op0 == 3 && !op1 && !crn && crm >= 1 && crm <= 7) {
+		v = read_id_reg((crm - 1) * 8 + op2);
+		if (crm == 7 && op2 == 2 && cpus[idx].bbm3)
+			v = (v & ~(0xfUL << MMFR2_BBM_SHIFT)) | 3UL << MMFR2_BBM_SHIFT;
+		if (rt != 31)
+			r->x[rt] = v;
+	} else if (read || op0 != 3 ||
+		   tvm_write(&cpus[idx], idx, SYSREG(op1, crn, crm, op2),
+			     rt == 31 ? 0 : r->x[rt])) {
+		fatal_trap(r, "unhandled system register trap from EL1");
+	}
+	write_sysreg(read_sysreg(elr_el2) + 4, elr_el2);
+}
+
 void handle_lower_sync(struct regs *r)
 {
 	u64 esr = read_sysreg(esr_el2);
@@ -260,6 +370,9 @@ void handle_lower_sync(struct regs *r)
 		break;
 	case EC_HVC64:
 		smccc(r, esr & 0xffff);
+		break;
+	case EC_SYS64:
+		sysreg_trap(r, esr);
 		break;
 	default:
 		fatal_trap(r, "unhandled exception from EL1");
@@ -287,6 +400,10 @@ static void el2_setup(const struct cpu *c)
 		hcr |= HCR_ATA;
 	if (selftest_twi)
 		hcr |= HCR_TWI;
+	if (c->bbm3)
+		hcr |= HCR_TID3;
+	if (c->hold_ms && !c->held)
+		hcr |= HCR_TVM;
 	write_sysreg(hcr, hcr_el2);
 	write_sysreg(SCTLR_EL2_RES1, sctlr_el2);
 	write_sysreg(0, vttbr_el2);
@@ -442,6 +559,47 @@ static void cpu_table(void)
 	puts("\n");
 }
 
+static void __noreturn bad_knob(const char *key, const char *val, const char *err)
+{
+	fatal_head();
+	puts(key);
+	put_word(val);
+	puts(": ");
+	puts(err);
+	puts("\n");
+	stop();
+}
+
+/* el2shim.bbm3= and el2shim.hold=, after the CPU table */
+static void knobs(void)
+{
+	const char *v, *err;
+	u32 mask, ms;
+	int i, cpu;
+
+	v = dt.bootargs ? find_arg(dt.bootargs, "el2shim.bbm3=") : 0;
+	if (v) {
+		if (cpuset_parse(v, &mask, ncpus, &err))
+			bad_knob("el2shim.bbm3=", v, err);
+		for (i = 0; i < ncpus; i++)
+			cpus[i].bbm3 = !!(mask & (1u << i));
+		puts("el2shim: el2shim.bbm3=");
+		put_word(v);
+		puts(": ID_AA64MMFR2_EL1.BBM reads 3 on those CPUs (HCR_EL2.TID3)\n");
+	}
+	v = dt.bootargs ? find_arg(dt.bootargs, "el2shim.hold=") : 0;
+	if (v) {
+		if (hold_parse(v, &cpu, &ms, ncpus, &err))
+			bad_knob("el2shim.hold=", v, err);
+		if (!cpu)
+			bad_knob("el2shim.hold=", v, "the boot CPU cannot be held");
+		cpus[cpu].hold_ms = ms;
+		puts("el2shim: el2shim.hold=");
+		put_word(v);
+		puts(": that CPU waits at its first TTBR1_EL1 base change (HCR_EL2.TVM)\n");
+	}
+}
+
 /* The Image beside us: check it, keep it clear of initrd and DTB. */
 static u64 check_kernel(u64 fdt)
 {
@@ -501,7 +659,7 @@ static void reserve_self(u64 fdt, u64 kernel)
 void shim_main(u64 fdt)
 {
 	const char *err;
-	u64 kernel;
+	u64 kernel, v;
 	int i;
 
 	puts("\nel2shim: EL2 program for per-CPU MIDRs (bbml2-lab, lab/el2shim)\n");
@@ -516,6 +674,12 @@ void shim_main(u64 fdt)
 	}
 	if (this_cpu() != 0)
 		fatal("the boot CPU is not the first /cpus entry", 0);
+	knobs();
+	v = read_sysreg(id_aa64mmfr2_el1);
+	put_reg("el2shim: ID_AA64MMFR2_EL1 ", v);
+	puts(" (BBM ");
+	putdec(FIELD(v, MMFR2_BBM_SHIFT, 4));
+	puts(", as QEMU reports it)\n");
 	kernel = check_kernel(fdt);
 	reserve_self(fdt, kernel);
 	puts("el2shim: ");

@@ -40,6 +40,7 @@ extern u8 _start_image[];
 void __noreturn halt(void);
 void __noreturn enter_el1(u64 entry, u64 arg, u64 sp);
 u64 smc_call(u64 fid, u64 a1, u64 a2, u64 a3);
+u64 read_id_reg(u64 idx);
 void secondary_entry(void);
 
 /* uart.c */

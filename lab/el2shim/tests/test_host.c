@@ -168,10 +168,31 @@ static void test_fdt(const char *path)
 	}
 }
 
+/* el2shim.bbm3= and el2shim.hold= */
+static void test_knobs(void)
+{
+	const char *err = NULL;
+	u32 mask = 0, ms = 0;
+	int cpu = -1;
+
+	result(!cpuset_parse("all", &mask, 4, &err) && mask == 0xf, "bbm3_all");
+	result(!cpuset_parse("0,2 x", &mask, 4, &err) && mask == 0x5, "bbm3_list");
+	result(cpuset_parse("4", &mask, 4, &err) == -1 && strstr(err, "bad CPU index"),
+	       "bbm3_index_too_big");
+	result(cpuset_parse("1,", &mask, 4, &err) == -1, "bbm3_trailing_comma");
+	result(!hold_parse("1:12000", &cpu, &ms, 4, &err) && cpu == 1 && ms == 12000,
+	       "hold_ok");
+	result(hold_parse("1:0", &cpu, &ms, 4, &err) == -1 && strstr(err, "bad time"),
+	       "hold_zero_time");
+	result(hold_parse("7:10", &cpu, &ms, 4, &err) == -1 && strstr(err, "bad CPU"),
+	       "hold_bad_cpu");
+}
+
 int main(int argc, char **argv)
 {
-	printf("KTAP version 1\n1..%d\n", argc > 1 ? 30 : 17);
+	printf("KTAP version 1\n1..%d\n", argc > 1 ? 37 : 24);
 	test_cpulist();
+	test_knobs();
 	if (argc > 1)
 		test_fdt(argv[1]);
 	printf("# %d passed, %d failed\n", n_test - n_fail, n_fail);
