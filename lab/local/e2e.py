@@ -341,10 +341,10 @@ class WorkerKiller(threading.Thread):
     left them). No sleeps: every wait is on an observable event, polled."""
 
     def __init__(self, env, results_root, board=KILL_BOARD, suite="kselftest", wait_s=1500,
-                 poll_s=1.0):
+                 poll_s=1.0, restart=(str(REPO / "lab/local/up.sh"), "worker")):
         super().__init__(daemon=True)
         self.env, self.root, self.board, self.suite = env, results_root, board, suite
-        self.wait_s, self.poll_s = wait_s, poll_s
+        self.wait_s, self.poll_s, self.restart = wait_s, poll_s, list(restart)
         self.stop = threading.Event()
         self.record = {}
 
@@ -352,9 +352,11 @@ class WorkerKiller(threading.Thread):
         try:
             self._run()
         except Exception as e:          # noqa: BLE001 (reported as a check)
+            import traceback
             self.record["error"] = f"{type(e).__name__}: {e}"
+            traceback.print_exc()
 
-    def _target(self, server):
+    def _job_to_kill(self, server):
         """The board's current job, once it is a Running job of our suite."""
         job = server.device(self.board).get("current_job")
         if not job:
@@ -368,7 +370,7 @@ class WorkerKiller(threading.Thread):
         server = lava_server(self.env)
         job = first = None
         while not self.stop.wait(self.poll_s):
-            job = job or self._target(server)
+            job = job or self._job_to_kill(server)
             if job is None:
                 continue
             _, text = server.logs(job, 0)
@@ -395,8 +397,8 @@ class WorkerKiller(threading.Thread):
             if done:
                 self.record.update(judged_s=round(time.monotonic() - t0, 1), job_dir=str(done))
                 break
-        up = subprocess.run([str(REPO / "lab/local/up.sh"), "worker"], capture_output=True,
-                            text=True, stdin=subprocess.DEVNULL, timeout=120)
+        up = subprocess.run(self.restart, capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=120)
         self.record.update(restarted=up.returncode == 0)
         print(f"e2e: lava-worker restarted (up.sh worker exit {up.returncode}) "
               f"{time.monotonic() - t0:.0f} s after the kill", flush=True)

@@ -349,3 +349,40 @@ def test_the_sigterm_point_and_the_resume_checks(tmp_path):
         "night1.resume.nothing_resubmitted", "night1.resume.reattached",
         "night1.resume.results_of_finished_jobs_kept",
         "night1.sigterm.detached_nothing_canceled"]
+
+
+def test_the_worker_killer_kills_at_the_first_result_and_restarts(tmp_path, lab, monkeypatch):
+    """WorkerKiller against the fake server: it waits for a kselftest job
+    Running on the board and for its first result in the server's log,
+    SIGKILLs the recorded worker pid (here a process of ours), records that
+    the log had no final result yet, waits until the runner judged the job
+    and runs the restart command."""
+    import subprocess
+    from fake_lava import Script, server_log
+    from test_labrun import Clock, server
+    fake, *_ = lab
+    first = json.dumps({"dt": "2026-12-05T19:00:09", "lvl": "results", "msg": {
+        "definition": "0_kselftest", "case": "selftests_arm64_bbml2_bbml2_plain",
+        "result": "pass"}})
+    fake.next_id += 1
+    job_id = fake.next_id
+    fake.jobs[job_id] = {"name": "uniform-kselftest-none-4c-2048m", "canceled": False,
+                         "script": Script(server_log(first), states=("Running",),
+                                          device=BOARD),
+                         "definition": "", "job_name": "bbml2-lab uniform-kselftest-none"}
+    fake.devices[BOARD]["current_job"] = job_id
+    victim = subprocess.Popen(["cat"], stdin=subprocess.PIPE)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    (pids / "worker.pid").write_text(f"{victim.pid}\n")
+    run = tmp_path / "results/20261205T040000Z-nightly-abc"
+    _job(run, "uniform-kselftest-none-4c-2048m", BOARD, [],
+         lab={"done": True, "attempts": [{"job_id": str(job_id)}]})
+    monkeypatch.setattr(e2e, "lava_server", lambda env: server(fake, Clock()))
+    k = e2e.WorkerKiller({"LAB_PID_DIR": str(pids)}, tmp_path / "results", poll_s=0.01,
+                         restart=["true"])
+    k.run()
+    assert victim.wait(timeout=30) == -9
+    assert k.record["job_id"] == str(job_id) and not k.record.get("error"), k.record
+    assert k.record["first_result"] == "selftests_arm64_bbml2_bbml2_plain"
+    assert k.record["final_at_kill"] is False and k.record["restarted"] is True
