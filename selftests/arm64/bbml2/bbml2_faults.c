@@ -70,7 +70,9 @@ TEST(split_failure_propagates)
 	char err[512], val[32], *p;
 
 	if (!hooks_present())
-		SKIP(return, "no %s: kernel without the series' test hooks", FAIL_SPLITS);
+		SKIP(return, "no %s: a kernel without the series' test hooks (CONFIG_ARM64_LINEAR_MAP_TEST; mainline has none)",
+		     FAIL_SPLITS);
+	SKIP_WITHOUT_MODULE(return);
 	ASSERT_EQ(0, lm_info_read(&i0, err, sizeof(err))) TH_LOG("%s", err);
 	if (!i0.requires_bbml2)
 		SKIP(return, "the linear map is page mapped (linear_map=%s): no split to fail",
@@ -125,7 +127,8 @@ TEST(prefinal_split_refused)
 	char err[512], val[32];
 
 	if (access(HOOKS, R_OK))
-		SKIP(return, "no %s: kernel without the series' test hooks", HOOKS);
+		SKIP(return, "no %s: a kernel without the series' test hooks (CONFIG_ARM64_LINEAR_MAP_TEST; mainline has none)",
+		     HOOKS);
 	ASSERT_EQ(0, hook_key("prefinal_split", val, sizeof(val)))
 		TH_LOG("%s has no prefinal_split key", HOOKS);
 	if (!strcmp(val, "untried"))
@@ -141,6 +144,6 @@ TEST(prefinal_split_refused)
 
 int main(int argc, char **argv)
 {
-	bbml2_prereq(NEED_PTDUMP | NEED_MODULE);
+	bbml2_prereq(NEED_PTDUMP | NEED_MODULE | NO_SERIES_OK);
 	return test_harness_run(argc, argv);
 }

@@ -61,6 +61,7 @@ TEST(late_pool_page_mapped)
 	char err[512], buf[32], splat[1024];
 	int fd, bad, blocks_before;
 
+	SKIP_WITHOUT_SERIES(return);
 	if (read_file(SAMPLE_INTERVAL, buf, sizeof(buf)) <= 0)
 		SKIP(return, "no %s: kernel without KFENCE", SAMPLE_INTERVAL);
 	fd = sess_open();
@@ -95,6 +96,6 @@ out:
 
 int main(int argc, char **argv)
 {
-	bbml2_prereq(NEED_PTDUMP | NEED_MODULE);
+	bbml2_prereq(NEED_PTDUMP | NEED_MODULE | NO_SERIES_OK);
 	return test_harness_run(argc, argv);
 }

@@ -160,6 +160,8 @@ FIXTURE_SETUP(memremove)
 	unsigned long long desc;
 	int valid, ret;
 
+	self->fd = -1;
+	SKIP_WITHOUT_SERIES(return);
 	self->fd = sess_open();
 	ASSERT_LE(0, self->fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
 	ret = sess_cmd(self->fd, NULL, 0, "remove 0x0 0x0");
@@ -306,6 +308,6 @@ TEST_F(memremove, whole_removed)
 
 int main(int argc, char **argv)
 {
-	bbml2_prereq(NEED_MODULE);
+	bbml2_prereq(NEED_MODULE | NO_SERIES_OK);
 	return test_harness_run(argc, argv);
 }

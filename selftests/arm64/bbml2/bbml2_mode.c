@@ -4,6 +4,15 @@
  * arm64.bbml2= option on the command line (or BBML2_EXPECT_MODE), with
  * the boot log and with the page tables; the option parser logs exactly
  * the documented warnings.
+ *
+ * On a kernel without the series' report, switch and log line (mainline
+ * 6.18+), what the kernel must do follows from the MIDRs and the kernel
+ * tree's allow-list alone: ptdump_agrees, taint, cmdline_warnings (none
+ * may be logged) and boot_log_line (the capability's "detected" line
+ * exactly when every early CPU is listed) run there; the tests of the
+ * report skip, naming it. derived_from_ptdump checks, on the series, the
+ * derivation from ptdump and /proc/iomem that those kernels rely on
+ * against the report.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +24,8 @@
 #define LOG_LINE	"linear map: bbml2 options="
 #define CLEARED		"no BBM Level 2 without TLB conflict abort: capability cleared"
 #define DETECTED	"detected: BBM Level 2 without TLB conflict abort"
+/* 7.x calls the capability BBML3 (ARM64_HAS_BBML3, "BBM Level 3"). */
+#define DETECTED_MAINLINE	"detected: BBM Level 3"
 #define BANNER		"arm64.bbml2=assume: every CPU is treated as having"
 #define TAINT_CPU_OUT_OF_SPEC	2
 
@@ -27,7 +38,7 @@ static void get_state(struct __test_metadata *_metadata, struct state *st)
 {
 	char err[512];
 
-	ASSERT_EQ(0, lm_info_read(&st->info, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, lm_info_get(&st->info, err, sizeof(err))) TH_LOG("%s", err);
 	ASSERT_EQ(0, bbml2_expect_get(&st->e, &st->info, err, sizeof(err)))
 		TH_LOG("%s", err);
 	TH_LOG("expected: %s", st->e.why);
@@ -77,6 +88,7 @@ TEST(debugfs_matches_cmdline)
 	char buf[64];
 	const char *rodata;
 
+	SKIP_WITHOUT_REPORT(return);
 	get_state(_metadata, &st);
 	EXPECT_STREQ(st.e.options, st.info.options);
 	EXPECT_EQ(st.e.boot_cpu, st.info.boot_cpu_bbml2);
@@ -124,6 +136,64 @@ TEST(debugfs_matches_cmdline)
 	EXPECT_EQ(0UL, st.info.alias_end % getpagesize());
 }
 
+/*
+ * Kernels without the report are checked with what lm_info_derive() makes
+ * of ptdump and /proc/iomem: on the series it must agree with the report.
+ * Catches a derivation that puts the kernel alias or the linear map
+ * elsewhere, or reads the mode wrong, which would make those kernels'
+ * shape checks compare the wrong ranges.
+ */
+TEST(derived_from_ptdump)
+{
+	struct lm_info rep, der;
+	char err[512];
+
+	if (!lm_report_present())
+		SKIP(return, "%s: nothing to compare the derivation with", WHY_NO_REPORT);
+	if (access(PTDUMP_PATH, R_OK))
+		SKIP(return, "no %s (CONFIG_PTDUMP_DEBUGFS)", PTDUMP_PATH);
+	ASSERT_EQ(0, lm_info_read(&rep, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, lm_info_derive(&der, err, sizeof(err))) TH_LOG("%s", err);
+	TH_LOG("report: linear map 0x%lx-0x%lx, alias 0x%lx-0x%lx, %s, rodata_full=%d",
+	       rep.lm_start, rep.lm_end, rep.alias_start, rep.alias_end,
+	       rep.linear_map, rep.rodata_full);
+	TH_LOG("derived: linear map 0x%lx-0x%lx, alias 0x%lx-0x%lx, %s, rodata_full=%d",
+	       der.lm_start, der.lm_end, der.alias_start, der.alias_end,
+	       der.linear_map, der.rodata_full);
+	EXPECT_EQ(rep.lm_start, der.lm_start);
+	EXPECT_EQ(rep.lm_end, der.lm_end);
+	EXPECT_EQ(rep.alias_start, der.alias_start);
+	EXPECT_EQ(rep.alias_end, der.alias_end);
+	EXPECT_STREQ(rep.linear_map, der.linear_map);
+	EXPECT_EQ(rep.rodata_full, der.rodata_full);
+	EXPECT_EQ(rep.debug_pagealloc, der.debug_pagealloc);
+}
+
+/*
+ * Without the series: 7.x logs "CPU features: detected: BBM Level 3" once
+ * the capability is final, i.e. exactly when every early CPU has it
+ * (listed, or ID_AA64MMFR2_EL1.BBM >= 3, which QEMU's CPUs do not
+ * report); a mixed system repaints without a line. Catches a kernel that
+ * claims the capability on a mixed system, or drops it on a uniform one.
+ */
+static void boot_log_mainline(struct __test_metadata *_metadata,
+			      const struct state *st, struct kmsg *k)
+{
+	int detected = 0, series = 0;
+	size_t i;
+
+	for (i = 0; i < k->nr; i++) {
+		const char *m = strip_prefix(k->r[i].msg);
+
+		detected += !strcmp(m, DETECTED_MAINLINE) || !strcmp(m, DETECTED);
+		series += !!strstr(k->r[i].msg, LOG_LINE);
+	}
+	TH_LOG("'%s' lines: %d (expected %d: %s)", DETECTED_MAINLINE, detected,
+	       st->e.system, st->e.why);
+	EXPECT_EQ(st->e.system, detected);
+	EXPECT_EQ(0, series) TH_LOG("the series' '%s' line without its report", LOG_LINE);
+}
+
 TEST(boot_log_line)
 {
 	unsigned long pmd_tables, pte_tables;
@@ -139,6 +209,11 @@ TEST(boot_log_line)
 	get_state(_metadata, &st);
 	if (!get_boot_log(_metadata, &k))
 		return;
+	if (st.info.derived) {
+		boot_log_mainline(_metadata, &st, &k);
+		kmsg_free(&k);
+		return;
+	}
 	present_cpus(cpus, 1024);
 	snprintf(cpu1, sizeof(cpu1), "CPU%d: " CLEARED, cpus[1]);
 	for (i = 0; i < k.nr; i++) {
@@ -197,9 +272,9 @@ TEST_F_TIMEOUT(mode, ptdump_agrees, 300)
 	unsigned long blocks;
 	char err[512];
 
-	get_state(_metadata, &st);
 	if (access(PTDUMP_PATH, R_OK))
 		SKIP(return, "no %s (CONFIG_PTDUMP_DEBUGFS)", PTDUMP_PATH);
+	get_state(_metadata, &st);
 	ASSERT_EQ(0, lm_geom_init(&g, getpagesize()));
 	ASSERT_EQ(0, ptdump_read(&m, err, sizeof(err))) TH_LOG("%s", err);
 	EXPECT_EQ(st.info.lm_start, m.start);
@@ -252,13 +327,15 @@ TEST(taint)
 /* Test 7: exactly the documented warnings for the given option string. */
 TEST(cmdline_warnings)
 {
-	char got[MAX_WARN][192];
+	char got[MAX_WARN][192], buf[256];
 	int ngot = 0, banners = 0, i;
 	struct state st;
 	struct kmsg k;
 	size_t r;
 
 	get_state(_metadata, &st);
+	if (st.info.derived && cmdline_param("arm64.bbml2", buf, sizeof(buf)))
+		SKIP(return, "%s: the option's warnings are not logged", WHY_NO_SWITCH);
 	if (!get_boot_log(_metadata, &k))
 		return;
 	for (r = 0; r < k.nr; r++) {
@@ -283,6 +360,6 @@ TEST(cmdline_warnings)
 
 int main(int argc, char **argv)
 {
-	bbml2_prereq(0);
+	bbml2_prereq(NO_SERIES_OK);
 	return test_harness_run(argc, argv);
 }

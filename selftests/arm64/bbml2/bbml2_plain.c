@@ -40,81 +40,6 @@
 
 #define MAX_CPUS	512
 
-/* The series' allow-list (upstream's): {implementer, part, variant, min rev}. */
-static const struct {
-	unsigned int imp, part, var, rev;
-	bool any;
-} allow[] = {
-	{ 0x41, 0xd82, 0, 3, false },	/* Cortex-X4 r0p3+ */
-	{ 0x41, 0xd84, 0, 2, false },	/* Neoverse-V3 r0p2+ */
-	{ 0x41, 0xd83, 0, 2, false },	/* Neoverse-V3AE r0p2+ */
-	{ 0xc0, 0xac3, 0, 0, true },	/* AmpereOne */
-	{ 0xc0, 0xac4, 0, 0, true },	/* AmpereOne AC04 */
-	{ 0x4e, 0x010, 0, 0, true },	/* NVIDIA Olympus */
-};
-
-/*
- * The allow-list of the kernel under test, when the suite was built with
- * one: "allowlist" next to this program, written at build time from the
- * tree's cpufeature.c and cputype.h (lab/bbml2lab/allowlist.py; mainline
- * 7.3's list is longer than the series'). One "imp part vmin rmin vmax
- * rmax name" line per range, compared as is_midr_in_range() does. Without
- * the file, the built-in list above (the series').
- */
-#define MAX_RANGES 64
-static struct { unsigned int imp, part, lo, hi; } ranges[MAX_RANGES];
-static int nranges = -1;	/* -1: no file, the built-in list */
-
-static void load_allowlist(void)
-{
-	char path[4096], line[256];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
-	unsigned int imp, part, vmin, rmin, vmax, rmax;
-	FILE *f;
-
-	if (nranges != -1 || n <= 0)
-		return;
-	path[n] = 0;
-	strcpy(strrchr(path, '/') ? strrchr(path, '/') + 1 : path, "allowlist");
-	f = fopen(path, "r");
-	if (!f)
-		return;
-	nranges = 0;
-	while (fgets(line, sizeof(line), f) && nranges < MAX_RANGES) {
-		if (sscanf(line, "%x %x %u %u %u %u", &imp, &part, &vmin, &rmin, &vmax, &rmax) != 6)
-			continue;
-		ranges[nranges].imp = imp;
-		ranges[nranges].part = part;
-		ranges[nranges].lo = vmin << 4 | rmin;
-		ranges[nranges].hi = vmax << 4 | rmax;
-		nranges++;
-	}
-	fclose(f);
-}
-
-static bool midr_allowed(unsigned long midr)
-{
-	unsigned int imp = (midr >> 24) & 0xff, var = (midr >> 20) & 0xf;
-	unsigned int part = (midr >> 4) & 0xfff, rev = midr & 0xf;
-	size_t i;
-
-	load_allowlist();
-	if (nranges >= 0) {
-		for (i = 0; i < (size_t)nranges; i++)
-			if (ranges[i].imp == imp && ranges[i].part == part &&
-			    ranges[i].lo <= (var << 4 | rev) && (var << 4 | rev) <= ranges[i].hi)
-				return true;
-		return false;
-	}
-	for (i = 0; i < sizeof(allow) / sizeof(allow[0]); i++) {
-		if (allow[i].imp != imp || allow[i].part != part)
-			continue;
-		if (allow[i].any || (var == allow[i].var && rev >= allow[i].rev))
-			return true;
-	}
-	return false;
-}
-
 /*
  * Whether the kernel should keep blocks in the linear map; 0 or 1, or -1
  * with @why saying what cannot be told.
@@ -169,10 +94,11 @@ static int blocks_expected(char *why, size_t len)
 			snprintf(why, len, "cannot read %s", path);
 			return -1;
 		}
-		capable += midr_allowed(strtoul(buf, NULL, 16));
+		capable += midr_allowed(strtoull(buf, NULL, 16));
 	}
 	snprintf(why, len, "%d of %d online CPUs on the allow-list (%s)", capable, ncpu,
-		 nranges >= 0 ? "the kernel tree's, from the allowlist file" : "built in, the series'");
+		 allowlist_from_tree() ? "the kernel tree's, from the allowlist file" :
+					 "built in, the series'");
 	return capable == ncpu;
 }
 
@@ -194,76 +120,6 @@ static int user_phys(void *p, unsigned long *phys)
 		return -ENOENT;
 	*phys = (e & ((1ULL << 55) - 1)) * page;
 	return 0;
-}
-
-/* From the first to the end of the last /proc/iomem entry named @name. */
-static int iomem_span(const char *name, bool nested, unsigned long *start,
-		      unsigned long *end)
-{
-	struct iomem_res r[64];
-	int nr = iomem_find(name, nested, r, 64), i;
-
-	if (nr < 0)
-		return nr;
-	if (!nr)
-		return -ENOENT;
-	*start = r[0].start;
-	*end = r[0].end;
-	for (i = 1; i < nr && i < 64; i++) {
-		if (r[i].start < *start)
-			*start = r[i].start;
-		if (r[i].end > *end)
-			*end = r[i].end;
-	}
-	return 0;
-}
-
-/* First and last mapped byte of the linear map in @m. */
-static bool mapped_bounds(const struct pt_map *m, unsigned long *lo, unsigned long *hi)
-{
-	size_t i;
-	bool any = false;
-
-	for (i = 0; i < m->nr; i++) {
-		if (m->l[i].hole)
-			continue;
-		if (!any)
-			*lo = m->l[i].start;
-		*hi = m->l[i].end;
-		any = true;
-	}
-	return any;
-}
-
-/*
- * Physical to linear-map addresses: the linear map maps RAM linearly, so
- * its first mapped byte is the first byte of System RAM.
- */
-struct phys_map {
-	unsigned long ram0, ram1, lo, hi;
-};
-
-static int phys_map_init(struct phys_map *pm, const struct pt_map *m, char *why, size_t len)
-{
-	if (iomem_span("System RAM", false, &pm->ram0, &pm->ram1)) {
-		snprintf(why, len, "no System RAM in /proc/iomem");
-		return -1;
-	}
-	if (!mapped_bounds(m, &pm->lo, &pm->hi)) {
-		snprintf(why, len, "ptdump shows no linear map");
-		return -1;
-	}
-	if (pm->hi - pm->lo != pm->ram1 - pm->ram0) {
-		snprintf(why, len, "System RAM 0x%lx-0x%lx does not span the linear map 0x%lx-0x%lx",
-			 pm->ram0, pm->ram1, pm->lo, pm->hi);
-		return -1;
-	}
-	return 0;
-}
-
-static unsigned long lm_addr(const struct phys_map *pm, unsigned long phys)
-{
-	return pm->lo + (phys - pm->ram0);
 }
 
 TEST(blocks_match_cpus)

@@ -20,6 +20,7 @@
 #include "bbml2_util.h"
 
 bool module_loaded_here;
+char module_missing[1024];
 
 unsigned long align_down(unsigned long x, unsigned long a)
 {
@@ -225,6 +226,200 @@ void lm_counts_str(const struct lm_counts *c, char *buf, size_t len)
 		 c->tables_pte);
 }
 
+bool lm_report_present(void)
+{
+	return !access(LM_DEBUGFS, F_OK);
+}
+
+/* First and last mapped byte of the linear map in @m. */
+static bool mapped_bounds(const struct pt_map *m, unsigned long *lo,
+			  unsigned long *hi)
+{
+	size_t i;
+	bool any = false;
+
+	for (i = 0; i < m->nr; i++) {
+		if (m->l[i].hole)
+			continue;
+		if (!any)
+			*lo = m->l[i].start;
+		*hi = m->l[i].end;
+		any = true;
+	}
+	return any;
+}
+
+int iomem_span(const char *name, bool nested, unsigned long *start,
+	       unsigned long *end)
+{
+	struct iomem_res r[64];
+	int nr = iomem_find(name, nested, r, 64), i;
+
+	if (nr < 0)
+		return nr;
+	if (!nr)
+		return -ENOENT;
+	*start = r[0].start;
+	*end = r[0].end;
+	for (i = 1; i < nr && i < 64; i++) {
+		if (r[i].start < *start)
+			*start = r[i].start;
+		if (r[i].end > *end)
+			*end = r[i].end;
+	}
+	return 0;
+}
+
+int phys_map_init(struct phys_map *pm, const struct pt_map *m, char *why,
+		  size_t len)
+{
+	if (iomem_span("System RAM", false, &pm->ram0, &pm->ram1)) {
+		snprintf(why, len, "no System RAM in /proc/iomem");
+		return -1;
+	}
+	if (!mapped_bounds(m, &pm->lo, &pm->hi)) {
+		snprintf(why, len, "ptdump shows no linear map");
+		return -1;
+	}
+	if (pm->hi - pm->lo != pm->ram1 - pm->ram0) {
+		snprintf(why, len, "System RAM 0x%lx-0x%lx does not span the linear map 0x%lx-0x%lx",
+			 pm->ram0, pm->ram1, pm->lo, pm->hi);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned long lm_addr(const struct phys_map *pm, unsigned long phys)
+{
+	return pm->lo + (phys - pm->ram0);
+}
+
+int lm_info_derive(struct lm_info *info, char *err, size_t len)
+{
+	unsigned long k0, k1, big;
+	struct phys_map pm;
+	struct lm_shape s;
+	struct lm_geom g;
+	struct pt_map m;
+	const char *v;
+	char buf[64];
+
+	memset(info, 0, sizeof(*info));
+	info->derived = true;
+	snprintf(info->options, sizeof(info->options), "none");
+	if (lm_geom_init(&g, getpagesize())) {
+		snprintf(err, len, "page size %d not supported", getpagesize());
+		return -EINVAL;
+	}
+	if (ptdump_read(&m, err, len))
+		return -EIO;
+	if (phys_map_init(&pm, &m, err, len) ||
+	    (iomem_span("Kernel code", true, &k0, &k1) &&
+	     snprintf(err, len, "no Kernel code in /proc/iomem"))) {
+		pt_map_free(&m);
+		return -ENOENT;
+	}
+	info->lm_start = m.start;
+	info->lm_end = m.end;
+	info->alias_start = lm_addr(&pm, k0);
+	info->alias_end = lm_addr(&pm, k1);
+	pt_map_shape(&m, &g, info->alias_start, info->alias_end, &s);
+	pt_map_free(&m);
+	big = s.bytes[LMK_PUD] + s.bytes[LMK_CONT_PMD] + s.bytes[LMK_PMD] +
+	      s.bytes[LMK_CONT_PTE];
+	snprintf(info->linear_map, sizeof(info->linear_map), "%s",
+		 big ? "blocks" : "pte");
+	/*
+	 * rodata_full is the default ("full" is what 6.12 calls it; 7.x has
+	 * on, off and noalias and warns about "full" but keeps the default).
+	 */
+	v = cmdline_param("rodata", buf, sizeof(buf));
+	info->rodata_full = !v || (strcmp(v, "off") && strcmp(v, "noalias"));
+	v = cmdline_param("debug_pagealloc", buf, sizeof(buf));
+	info->debug_pagealloc = v && (!strcmp(v, "on") || !strcmp(v, "1"));
+	return 0;
+}
+
+int lm_info_get(struct lm_info *info, char *err, size_t len)
+{
+	if (lm_report_present())
+		return lm_info_read(info, err, len);
+	return lm_info_derive(info, err, len);
+}
+
+/*
+ * Kernel image addresses of @n symbols from /proc/kallsyms (0 where
+ * missing); how many were found.
+ */
+static int kallsyms_find(const char * const *names, unsigned long *addr, int n)
+{
+	char line[512], sym[256], type;
+	unsigned long a;
+	int found = 0, i;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	memset(addr, 0, n * sizeof(*addr));
+	if (!f)
+		return 0;
+	while (found < n && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx %c %255s", &a, &type, sym) != 3)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (!addr[i] && a && !strcmp(sym, names[i])) {
+				addr[i] = a;
+				found++;
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int lm_layout_get(const struct lm_info *info, struct lm_layout *lay,
+		  char *err, size_t len)
+{
+	static const char * const names[] = {
+		"_text", "_stext", "__init_end", "__bss_stop",
+	};
+	unsigned long a[4];
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	memset(lay, 0, sizeof(*lay));
+	lay->keep_start = info->alias_start;
+	lay->keep_end = info->alias_end;
+	snprintf(lay->name, sizeof(lay->name), "6.12's map_mem() (the series)");
+	if (!info->derived)
+		return 0;
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2) {
+		snprintf(err, len, "cannot read the kernel release");
+		return -1;
+	}
+	if (major < 7 || (major == 7 && minor < 3)) {
+		snprintf(lay->name, sizeof(lay->name),
+			 "6.12's map_mem() (assumed for %.30s)", u.release);
+		return 0;
+	}
+	kallsyms_find(names, a, 4);
+	lay->alias_same_flags = true;
+	/*
+	 * Without CONFIG_KALLSYMS_ALL only symbols of [_stext, _etext] are
+	 * there: no _text. arm64's vmlinux.lds.S starts .text, and so _stext,
+	 * at the first SEGMENT_ALIGN (64 KiB) boundary after the small
+	 * .head.text, i.e. at _text + 64 KiB.
+	 */
+	lay->keep_start = info->alias_start + (a[0] && a[1] ? a[1] - a[0] : 0x10000);
+	/* Data symbols are there only with CONFIG_KALLSYMS_ALL. */
+	if (a[0] && a[2] && a[3]) {
+		lay->cuts[0] = info->alias_start + (a[2] - a[0]);
+		lay->cuts[1] = info->alias_start + (a[3] - a[0]);
+		lay->ncuts = 2;
+	}
+	snprintf(lay->name, sizeof(lay->name), "7.3's map_mem() (%.20s%s)", u.release,
+		 lay->ncuts ? "" : ", no __init_end/__bss_stop in kallsyms");
+	return 0;
+}
+
 /* --- the expected mode --------------------------------------------------- */
 
 static int read_cmdline(char *buf, size_t len)
@@ -402,13 +597,66 @@ static void expect_param_fn(const char *p, const char *v, void *arg)
 		parse_bbml2(arg, v);
 }
 
-/* The MIDR allow-list of the series (cpu_supports_bbml2_noabort()). */
-static bool midr_listed(unsigned long long midr)
+/*
+ * The allow-list of the kernel under test, when the suite was built with
+ * one: one "imp part vmin rmin vmax rmax name" line per range, compared as
+ * is_midr_in_range() does.
+ */
+#define MAX_RANGES 64
+static struct { unsigned int imp, part, lo, hi; } ranges[MAX_RANGES];
+static int nranges = -1;	/* -1: no file, the built-in list */
+
+static void load_allowlist(void)
+{
+	static bool tried;
+	char path[4096], line[256];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 16);
+	unsigned int imp, part, vmin, rmin, vmax, rmax;
+	FILE *f;
+
+	if (tried || n <= 0)
+		return;
+	tried = true;
+	path[n] = 0;
+	strcpy(strrchr(path, '/') ? strrchr(path, '/') + 1 : path, "allowlist");
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	nranges = 0;
+	while (fgets(line, sizeof(line), f) && nranges < MAX_RANGES) {
+		if (sscanf(line, "%x %x %u %u %u %u", &imp, &part, &vmin, &rmin,
+			   &vmax, &rmax) != 6)
+			continue;
+		ranges[nranges].imp = imp;
+		ranges[nranges].part = part;
+		ranges[nranges].lo = vmin << 4 | rmin;
+		ranges[nranges].hi = vmax << 4 | rmax;
+		nranges++;
+	}
+	fclose(f);
+}
+
+bool allowlist_from_tree(void)
+{
+	load_allowlist();
+	return nranges >= 0;
+}
+
+/* Without the file: the series' list (cpu_supports_bbml2_noabort()). */
+bool midr_allowed(unsigned long long midr)
 {
 	unsigned int impl = (midr >> 24) & 0xff, part = (midr >> 4) & 0xfff;
 	unsigned int var = (midr >> 20) & 0xf, rev = midr & 0xf;
 	unsigned int vr = var << 4 | rev;
+	int i;
 
+	if (allowlist_from_tree()) {
+		for (i = 0; i < nranges; i++)
+			if (ranges[i].imp == impl && ranges[i].part == part &&
+			    ranges[i].lo <= vr && vr <= ranges[i].hi)
+				return true;
+		return false;
+	}
 	if (impl == 0x41 && part == 0xd82)		/* Cortex-X4 r0p3+ */
 		return vr >= 0x03 && vr <= 0x0f;
 	if (impl == 0x41 && (part == 0xd84 || part == 0xd83))
@@ -450,6 +698,9 @@ int bbml2_expect_get(struct bbml2_expect *e, const struct lm_info *info,
 		e->source = EXPECT_ENV;
 		if (strcmp(env, "none"))
 			parse_bbml2(e, env);
+	} else if (!lm_report_present()) {
+		/* No switch: the kernel ignores arm64.bbml2=. */
+		e->source = "the command line (no arm64.bbml2= switch in this kernel)";
 	} else {
 		e->source = "the command line";
 		for_each_param(cmdline, expect_param_fn, e);
@@ -482,8 +733,8 @@ int bbml2_expect_get(struct bbml2_expect *e, const struct lm_info *info,
 	for (i = 1; i < ncpu; i++) {
 		if (cpu_midr(cpus[i], &midr))
 			midr = midr0;	/* offline now: assume like CPU0 */
-		all_listed &= midr_listed(midr);
-		listed += midr_listed(midr);
+		all_listed &= midr_allowed(midr);
+		listed += midr_allowed(midr);
 	}
 
 	if (e->opts & BBML2_OFF)
@@ -491,7 +742,7 @@ int bbml2_expect_get(struct bbml2_expect *e, const struct lm_info *info,
 	else if (e->opts & BBML2_ASSUME)
 		e->boot_cpu = 1;
 	else
-		e->boot_cpu = midr_listed(midr0);
+		e->boot_cpu = midr_allowed(midr0);
 	e->system = e->boot_cpu;
 	if (ncpu > 1) {
 		if (e->opts & (BBML2_OFF | BBML2_REPAINT))
@@ -515,7 +766,7 @@ int bbml2_expect_get(struct bbml2_expect *e, const struct lm_info *info,
 	snprintf(e->why, sizeof(e->why),
 		 "%s from %s; MIDR cpu0=0x%llx (%s), %d of %d secondaries listed; rodata_full=%d debug_pagealloc=%d kfence_late=%d -> boot_cpu=%d system=%d blocks_at_boot=%d repainted=%d map=%s",
 		 e->value, e->source, midr0,
-		 midr_listed(midr0) ? "listed" : "not listed", listed, ncpu - 1,
+		 midr_allowed(midr0) ? "listed" : "not listed", listed, ncpu - 1,
 		 e->rodata_full, e->debug_pagealloc, e->kfence_late,
 		 e->boot_cpu, e->system, e->blocks_at_boot, e->repainted, e->map);
 	return 0;
@@ -527,6 +778,14 @@ int bbml2_mode_check(const struct lm_info *info, char *err, size_t len)
 
 	if (bbml2_expect_get(&e, info, err, len))
 		return -1;
+	if (info->derived) {
+		/* Only the map's shape can be seen without the report. */
+		if (!strcmp(e.map, info->linear_map))
+			return 0;
+		snprintf(err, len, "expected linear_map=%s (%s), ptdump shows %s",
+			 e.map, e.why, info->linear_map);
+		return -1;
+	}
 	if (!strcmp(e.map, info->linear_map) && e.requires == info->requires_bbml2 &&
 	    e.repainted == info->repainted)
 		return 0;
@@ -900,9 +1159,15 @@ void bbml2_prereq(unsigned int need)
 		skip_all("debugfs not available at %s (CONFIG_DEBUG_FS?): %s",
 			 DEBUGFS_DIR, strerror(errno));
 	if (access(LM_DEBUGFS, F_OK)) {
+		if (!(need & NO_SERIES_OK) && (need & NEED_MODULE))
+			skip_all("no %s and no test module: a kernel without the series' report and its test-only exports (CONFIG_ARM64_LINEAR_MAP_TEST, which %s.ko needs); mainline has neither",
+				 LM_DEBUGFS, MODULE_NAME);
 		if (!(need & NO_SERIES_OK))
-			skip_all("no %s: kernel without the bbml2 series' instrumentation (mainline, or the series without it)",
-				 LM_DEBUGFS);
+			skip_all("%s", WHY_NO_REPORT);
+		/* Without the report, ptdump is what shows the linear map. */
+		if (access(PTDUMP_PATH, R_OK))
+			skip_all("%s, and no %s (CONFIG_PTDUMP_DEBUGFS not set)",
+				 WHY_NO_REPORT, PTDUMP_PATH);
 	} else if (lm_info_read(&info, err, sizeof(err))) {
 		fail_all("%s", err);
 	}
@@ -920,8 +1185,13 @@ void bbml2_prereq(unsigned int need)
 		 * not load (another kernel's build, -EINVAL, -EBUSY, its
 		 * init failing) is a failure of what is under test.
 		 */
-		if (ret && absent)
+		if (ret && absent && !(need & NO_SERIES_OK))
 			skip_all("%s", err);
+		if (ret && absent) {
+			snprintf(module_missing, sizeof(module_missing),
+				 "%s (%s)", WHY_NO_MODULE, err);
+			return;
+		}
 		if (ret)
 			fail_all("%s", err);
 		if (!was) {

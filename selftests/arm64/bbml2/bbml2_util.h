@@ -33,9 +33,79 @@ struct lm_info {
 	unsigned long split_failures;
 	unsigned long lm_start, lm_end, alias_start, alias_end;
 	int nkeys;
+	/*
+	 * Not read from the series' report but derived (lm_info_derive()):
+	 * only linear_map (what ptdump shows), the address ranges, rodata_full
+	 * and debug_pagealloc are known; every other field is 0.
+	 */
+	bool derived;
 };
 
 int lm_info_read(struct lm_info *info, char *err, size_t len);
+/* Whether the kernel has the series' report (LM_DEBUGFS). */
+bool lm_report_present(void);
+/*
+ * What a kernel without the report shows of it: the linear map's range
+ * (ptdump's markers), the kernel image's alias ("Kernel code" of
+ * /proc/iomem, at its linear address), linear_map "blocks" if ptdump
+ * shows a leaf larger than a page outside the alias, else "pte", and
+ * rodata_full/debug_pagealloc from the command line.
+ */
+int lm_info_derive(struct lm_info *info, char *err, size_t len);
+/* The report where there is one, else lm_info_derive(). */
+int lm_info_get(struct lm_info *info, char *err, size_t len);
+
+/*
+ * How the running kernel's map_mem() and repaint lay the linear map out,
+ * for lm_boot_model_ex() and lm_model_repaint_keep(). The series (6.12):
+ * the alias [_text, __init_begin) with blocks but no contiguous entries,
+ * the rest around it; the repaint keeps the alias. 7.3 (read from its
+ * arch/arm64/mm/mmu.c, used for releases 7.3 and later without the
+ * report): the alias and then [__init_end, __bss_stop) mapped first with
+ * the flags of the rest (contiguous entries allowed, pages where the rest
+ * is page mapped), so no leaf crosses those four edges; the repaint keeps
+ * [_stext, __init_begin) and so splits the alias's first block, which
+ * holds [_text, _stext). Releases between are taken as 6.12 (not
+ * checked). The symbols come from /proc/kallsyms; _text, __init_end and
+ * __bss_stop are there only with CONFIG_KALLSYMS_ALL: without them
+ * _stext is taken as _text + 64 KiB (SEGMENT_ALIGN) and the model lacks
+ * the two data edges (the map is then finer than the model around them,
+ * which the refinement checks allow).
+ */
+struct lm_layout {
+	char name[128];
+	unsigned long cuts[2];
+	int ncuts;
+	bool alias_same_flags;
+	unsigned long keep_start, keep_end;
+};
+
+int lm_layout_get(const struct lm_info *info, struct lm_layout *lay,
+		  char *err, size_t len);
+
+/*
+ * What a kernel without the series lacks, as the tests that need it name
+ * it in their skips (mainline 6.18+ has the feature but none of these).
+ */
+#define WHY_NO_REPORT	"no " LM_DEBUGFS ": a kernel without the series' report (mainline has none)"
+#define WHY_NO_MODULE	"no test module: " MODULE_NAME ".ko needs the series' test-only exports (CONFIG_ARM64_LINEAR_MAP_TEST), which this kernel lacks (mainline has none)"
+#define WHY_NO_SWITCH	"no arm64.bbml2= switch: a kernel without the series' report has no switch either (mainline has none)"
+/* In a TEST: skip it where the kernel lacks the report / the module. */
+#define SKIP_WITHOUT_REPORT(statement) do { \
+	if (!lm_report_present()) \
+		SKIP(statement, "%s", WHY_NO_REPORT); \
+} while (0)
+/* Tests that need both name both where both are missing. */
+#define SKIP_WITHOUT_SERIES(statement) do { \
+	if (!lm_report_present() && module_missing[0]) \
+		SKIP(statement, "%s; %s", WHY_NO_REPORT, WHY_NO_MODULE); \
+	SKIP_WITHOUT_REPORT(statement); \
+	SKIP_WITHOUT_MODULE(statement); \
+} while (0)
+#define SKIP_WITHOUT_MODULE(statement) do { \
+	if (module_missing[0]) \
+		SKIP(statement, "%s", module_missing); \
+} while (0)
 /* Runtime split counters now minus @before. */
 void lm_counts_sub(struct lm_counts *d, const struct lm_counts *now,
 		   const struct lm_counts *before);
@@ -143,6 +213,39 @@ int module_info_get(int fd, struct module_info *mi);
 void bbml2_prereq(unsigned int need);
 /* Whether bbml2_prereq() loaded the module (it unloads it at exit). */
 extern bool module_loaded_here;
+/*
+ * With NEED_MODULE | NO_SERIES_OK, a module that is missing (no .ko, or a
+ * kernel without the test exports) does not skip the program: this says
+ * why (WHY_NO_MODULE and the loader's error), and the tests that need the
+ * module skip with it (SKIP_WITHOUT_MODULE). "" when it is loaded.
+ */
+extern char module_missing[1024];
+
+/*
+ * Whether @midr is on the kernel's BBML2 allow-list: the kernel tree's
+ * list where the suite was built with one ("allowlist" next to the
+ * program, written at build time from cpufeature.c and cputype.h by
+ * lab/bbml2lab/allowlist.py), else the series' list built in.
+ */
+bool midr_allowed(unsigned long long midr);
+/* Whether midr_allowed() uses the kernel tree's list. */
+bool allowlist_from_tree(void);
+
+/*
+ * Physical to linear-map addresses from ptdump and /proc/iomem: the
+ * linear map maps RAM linearly, so its first mapped byte is the first
+ * byte of System RAM.
+ */
+struct phys_map {
+	unsigned long ram0, ram1, lo, hi;
+};
+
+int phys_map_init(struct phys_map *pm, const struct pt_map *m, char *why,
+		  size_t len);
+unsigned long lm_addr(const struct phys_map *pm, unsigned long phys);
+/* From the first to the end of the last /proc/iomem entry named @name. */
+int iomem_span(const char *name, bool nested, unsigned long *start,
+	       unsigned long *end);
 
 int read_file(const char *path, char *buf, size_t len);
 int write_file(const char *path, const char *s);

@@ -931,7 +931,18 @@ int lm_boot_model(const struct pt_map *now, const struct lm_geom *g,
 		  unsigned long kfence_start, unsigned long kfence_end,
 		  bool blocks, struct pt_map *out)
 {
+	return lm_boot_model_ex(now, g, alias_start, alias_end, kfence_start,
+				kfence_end, blocks, NULL, 0, false, out);
+}
+
+int lm_boot_model_ex(const struct pt_map *now, const struct lm_geom *g,
+		     unsigned long alias_start, unsigned long alias_end,
+		     unsigned long kfence_start, unsigned long kfence_end,
+		     bool blocks, const unsigned long *cuts, int ncuts,
+		     bool alias_same_flags, struct pt_map *out)
+{
 	size_t i = 0;
+	int k;
 
 	memset(out, 0, sizeof(*out));
 	out->start = now->start;
@@ -948,14 +959,15 @@ int lm_boot_model(const struct pt_map *now, const struct lm_geom *g,
 		while (i < now->nr && !now->l[i].hole)
 			i++;
 		e = now->l[i - 1].end;
-		/* Cut the mapped run at the alias and the KFENCE pool. */
+		/* Cut the mapped run at the alias, the KFENCE pool, @cuts. */
 		for (a = s; a < e;) {
 			unsigned long n = e;
 			int flags = blocks ? 0 : NO_BLOCK | NO_CONT;
 
 			if (a >= alias_start && a < alias_end) {
 				n = alias_end < e ? alias_end : e;
-				flags = NO_CONT;
+				if (!alias_same_flags)
+					flags = NO_CONT;
 			} else if (a >= kfence_start && a < kfence_end) {
 				n = kfence_end < e ? kfence_end : e;
 				flags = NO_BLOCK | NO_CONT;
@@ -965,6 +977,9 @@ int lm_boot_model(const struct pt_map *now, const struct lm_geom *g,
 				if (kfence_start > a && kfence_start < n)
 					n = kfence_start;
 			}
+			for (k = 0; k < ncuts; k++)
+				if (cuts[k] > a && cuts[k] < n)
+					n = cuts[k];
 			if (map_chunk(out, g, a, n, flags))
 				goto fail;
 			a = n;
@@ -974,6 +989,37 @@ int lm_boot_model(const struct pt_map *now, const struct lm_geom *g,
 fail:
 	pt_map_free(out);
 	return -1;
+}
+
+void lm_model_repaint_keep(struct pt_map *m, const struct lm_geom *g,
+			   unsigned long keep_start, unsigned long keep_end,
+			   struct lm_counts *c)
+{
+	const struct pt_line *l;
+	unsigned long sz;
+
+	/*
+	 * A block across an edge of the kept range is split whole (a
+	 * contiguous range only as far as its block: the kernel alias is
+	 * smaller than a contiguous PMD range in every layout tested).
+	 */
+	l = pt_map_line(m, keep_start);
+	if (l && !l->hole) {
+		sz = pt_line_kind(l) == LMK_CONT_PMD ? g->pmd :
+		     lm_kind_size(g, pt_line_kind(l));
+		if (sz && keep_start % sz)
+			keep_start += sz - keep_start % sz;
+	}
+	l = keep_end ? pt_map_line(m, keep_end - 1) : NULL;
+	if (l && !l->hole) {
+		sz = pt_line_kind(l) == LMK_CONT_PMD ? g->pmd :
+		     lm_kind_size(g, pt_line_kind(l));
+		if (sz && keep_end % sz)
+			keep_end -= keep_end % sz;
+	}
+	if (keep_end < keep_start)
+		keep_end = keep_start;
+	lm_model_repaint(m, g, keep_start, keep_end, c);
 }
 
 void lm_model_repaint(struct pt_map *m, const struct lm_geom *g,

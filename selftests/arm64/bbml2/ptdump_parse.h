@@ -172,6 +172,27 @@ int lm_boot_model(const struct pt_map *now, const struct lm_geom *g,
 		  unsigned long kfence_start, unsigned long kfence_end,
 		  bool blocks, struct pt_map *out);
 /*
+ * lm_boot_model() with more edges no leaf may cross (@cuts: 7.x maps the
+ * kernel's [__init_end, __bss_stop) before the memory banks), and with
+ * @alias_same_flags the alias mapped like the rest (7.x: contiguous
+ * entries allowed, pages where the rest is page mapped) instead of 6.12's
+ * blocks without contiguous entries.
+ */
+int lm_boot_model_ex(const struct pt_map *now, const struct lm_geom *g,
+		     unsigned long alias_start, unsigned long alias_end,
+		     unsigned long kfence_start, unsigned long kfence_end,
+		     bool blocks, const unsigned long *cuts, int ncuts,
+		     bool alias_same_flags, struct pt_map *out);
+/*
+ * The repaint keeping [@keep_start, @keep_end) as it is and splitting the
+ * rest, where an edge of the kept range inside a leaf splits that whole
+ * leaf (7.x keeps [_stext, __init_begin), and _stext lies inside the
+ * alias's first block).
+ */
+void lm_model_repaint_keep(struct pt_map *m, const struct lm_geom *g,
+			   unsigned long keep_start, unsigned long keep_end,
+			   struct lm_counts *c);
+/*
  * The repaint: every leaf outside the alias split to plain pages. Adds the
  * splits and tables it takes to @c.
  */

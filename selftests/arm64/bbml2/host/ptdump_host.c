@@ -7,11 +7,13 @@
  * JSON object.
  *
  *   ptdump_host [--page N] [--alias S E] [--kfence S E]
- *               [--boot blocks|pages] [--repaint] [--split ADDR]...
+ *               [--boot blocks|pages] [--cut ADDR]... [--alias-same-flags]
+ *               [--repaint] [--keep S E] [--split ADDR]...
  *               [--baseline FILE] [--want FILE] DUMP
  *
- * The model map starts as the dump itself, or as lm_boot_model() of it
- * with --boot; --repaint then --split apply in that order.
+ * The model map starts as the dump itself, or as lm_boot_model_ex() of it
+ * with --boot (--cut, --alias-same-flags: 7.3's map_mem()); --repaint
+ * (keeping [S, E) with --keep: 7.3's) then --split apply in that order.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,13 +89,16 @@ static void print_counts(const struct lm_counts *c)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ptdump_host [--page N] [--alias S E] [--kfence S E] [--boot blocks|pages] [--repaint] [--split ADDR]... [--baseline FILE] [--want FILE] DUMP\n");
+		"usage: ptdump_host [--page N] [--alias S E] [--kfence S E] [--boot blocks|pages] [--cut ADDR]... [--alias-same-flags] [--repaint] [--keep S E] [--split ADDR]... [--baseline FILE] [--want FILE] DUMP\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long alias_s = 0, alias_e = 0, kf_s = 0, kf_e = 0;
+	unsigned long cuts[4], keep_s = 0, keep_e = 0;
+	bool same_flags = false, keep = false;
+	int ncut = 0;
 	unsigned long splits[MAX_SPLITS];
 	const char *boot = NULL, *want_path = NULL, *base_path = NULL;
 	const char *dump = NULL;
@@ -118,6 +123,14 @@ int main(int argc, char **argv)
 			kf_e = strtoul(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--boot") && i + 1 < argc) {
 			boot = argv[++i];
+		} else if (!strcmp(argv[i], "--cut") && i + 1 < argc && ncut < 4) {
+			cuts[ncut++] = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--alias-same-flags")) {
+			same_flags = true;
+		} else if (!strcmp(argv[i], "--keep") && i + 2 < argc) {
+			keep_s = strtoul(argv[++i], NULL, 0);
+			keep_e = strtoul(argv[++i], NULL, 0);
+			keep = true;
 		} else if (!strcmp(argv[i], "--repaint")) {
 			repaint = true;
 		} else if (!strcmp(argv[i], "--split") && i + 1 < argc &&
@@ -171,15 +184,18 @@ int main(int argc, char **argv)
 	print_shape(&s);
 
 	if (boot) {
-		if (lm_boot_model(&now, &g, alias_s, alias_e, kf_s, kf_e,
-				  !strcmp(boot, "blocks"), &model)) {
+		if (lm_boot_model_ex(&now, &g, alias_s, alias_e, kf_s, kf_e,
+				     !strcmp(boot, "blocks"), cuts, ncut, same_flags,
+				     &model)) {
 			fprintf(stderr, "ptdump_host: lm_boot_model failed\n");
 			return 2;
 		}
 	} else if (pt_map_copy(&model, &now)) {
 		return 2;
 	}
-	if (repaint)
+	if (repaint && keep)
+		lm_model_repaint_keep(&model, &g, keep_s, keep_e, &c);
+	else if (repaint)
 		lm_model_repaint(&model, &g, alias_s, alias_e, &c);
 	for (i = 0; i < nsplit; i++) {
 		if (model_split_at(&model, &g, splits[i], &c)) {

@@ -426,3 +426,71 @@ def test_format_regex_covers_every_line():
     for name in fx.FILES:
         for l in fixture_text(name).splitlines():
             assert l.startswith("---[") or line.match(l), (name, l)
+
+
+# --- 7.3's map_mem() and repaint (kernels without the series' report) -------
+
+K, M, G = 1024, 1 << 20, 1 << 30
+
+
+def test_boot_model_alias_same_flags_4k(driver, tmp_path):
+    """Catches: a 7.x boot model (lm_boot_model_ex with alias_same_flags,
+    7.3's map_mem() maps [_text, __init_begin) with the flags of the rest)
+    that still maps the alias without contiguous ranges, or changes what
+    lies outside it. By hand for the alias 0x40210000-0x41a2c000: 31
+    contiguous PTE ranges up to 0x40400000, 11 PMD blocks to 0x41a00000,
+    two contiguous ranges and 12 pages to its end."""
+    g = GRANULES["4k"]
+    old = run(driver, fixture_text("4k-blocks.txt"), *layout_args(g), "--boot", "blocks",
+              tmp_path=tmp_path)
+    new = run(driver, fixture_text("4k-blocks.txt"), *layout_args(g), "--boot", "blocks",
+              "--alias-same-flags", tmp_path=tmp_path)
+    assert new["model"]["shape"]["bytes"] == old["model"]["shape"]["bytes"]
+    a = new["model"]["shape"]["alias"]
+    assert (a["PMD"], a["CONT_PTE"], a["PTE"]) == (22 * M, 31 * 64 * K + 2 * 64 * K, 48 * K)
+    assert old["model"]["shape"]["alias"]["CONT_PTE"] == 0
+    assert new["model"]["selfcheck"] == 0
+    # page mapped (the alias too: pages where the rest is page mapped)
+    pages = run(driver, fixture_text("4k-pages.txt"), *layout_args(g), "--boot", "pages",
+                "--alias-same-flags", tmp_path=tmp_path)
+    a = pages["model"]["shape"]["alias"]
+    assert a["PTE"] == fx.ALIAS_4K[1] - fx.ALIAS_4K[0] and a["PMD"] == 0
+
+
+def test_boot_model_cut_4k(driver, tmp_path):
+    """Catches: a boot model that lets a leaf cross an edge 7.3 maps
+    first (--cut: __init_end, __bss_stop). A cut 64K into the PUD block at
+    0x80000000: one contiguous PTE range, 31 more to the next 2M, 15 PMDs
+    to 32M, then 31 contiguous PMD ranges; nothing else changes."""
+    g = GRANULES["4k"]
+    old = run(driver, fixture_text("4k-blocks.txt"), *layout_args(g), "--boot", "blocks",
+              tmp_path=tmp_path)
+    new = run(driver, fixture_text("4k-blocks.txt"), *layout_args(g), "--boot", "blocks",
+              "--cut", hex(fx.pa(0x80010000)), tmp_path=tmp_path)
+    o, n = old["model"]["shape"]["bytes"], new["model"]["shape"]["bytes"]
+    assert n["PUD"] == o["PUD"] - G
+    assert n["CONT_PMD"] == o["CONT_PMD"] + 992 * M
+    assert n["PMD"] == o["PMD"] + 30 * M
+    assert n["CONT_PTE"] == o["CONT_PTE"] + 2 * M
+    assert n["PTE"] == o["PTE"]
+    assert new["model"]["selfcheck"] == 0
+
+
+def test_repaint_keep_splits_the_straddling_block_4k(driver, tmp_path):
+    """Catches: a 7.x repaint model (lm_model_repaint_keep) that keeps a
+    block an edge of the kept range falls inside (7.3 keeps [_stext,
+    __init_begin), 64K into the alias's first 2M block, and splits that
+    block), or splits more of the alias than that block."""
+    g = GRANULES["4k"]
+    alias = (fx.pa(0x40200000), fx.ALIAS_4K[1])
+    args = ["--alias", hex(alias[0]), hex(alias[1]), "--boot", "blocks", "--alias-same-flags",
+            "--repaint"]
+    kept = run(driver, fixture_text("4k-blocks.txt"), *args, tmp_path=tmp_path)
+    cut = run(driver, fixture_text("4k-blocks.txt"), *args,
+              "--keep", hex(alias[0] + 64 * K), hex(alias[1]), tmp_path=tmp_path)
+    a0, a1 = kept["model"]["shape"]["alias"], cut["model"]["shape"]["alias"]
+    assert (a0["PMD"], a0["CONT_PTE"], a0["PTE"]) == (24 * M, 128 * K, 48 * K)
+    assert (a1["PMD"], a1["CONT_PTE"], a1["PTE"]) == (22 * M, 128 * K, 2 * M + 48 * K)
+    c0, c1 = kept["model"]["counts"], cut["model"]["counts"]
+    assert c1["pmd"] == c0["pmd"] + 1 and c1["tables_pte"] == c0["tables_pte"] + 1
+    assert cut["model"]["shape"]["bytes"] == kept["model"]["shape"]["bytes"]
