@@ -235,7 +235,7 @@ def tlb_compare(specs):
             rows = [[k] + [c["curves"].get(bench, {}).get(p, {}).get(k) for c in curves]
                     for k in sizes]
             js["tables"][f"{bench} {p}"] = rows
-            out += ["", f"### {bench}, linear-map walks/op, preset {p}", "",
+            out += ["", f"### {bench}, linear-map walks/op, {tlbdata.LABEL.format(preset=p)}", "",
                     "| working set | " + " | ".join(c["label"] for c in curves) + " |",
                     "|---" * (len(curves) + 1) + "|"]
             for k, *vals in rows:
@@ -249,7 +249,8 @@ def tlb_compare(specs):
                 js["knees"].append({"bench": bench, "preset": p, "column": label,
                                     "knee_kib": k, "reach_kib": tlbpage.reach_kib(pre)})
     out += ["", "### Knees (working set where walks/op reach half the value at the largest set, "
-            "on the sets above; – where walks/op never rise)", "",
+            "on the sets above; – where walks/op never rise), "
+            + tlbdata.LABEL.format(preset="<preset>"), "",
             "| benchmark | preset | L2 reach | " + " | ".join(c["label"] for c in curves) + " |",
             "|---" * (len(curves) + 3) + "|"]
     for bench in tlbpage.SWEPT:
