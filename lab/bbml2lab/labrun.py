@@ -911,7 +911,7 @@ def resume(run_dir, server_for, repo, argv, out=None, policy=None, sleep=time.sl
                   jobs_planned=old.get("jobs_planned"),
                   resumed=old.get("resumed", []) + [{"at": s.meta["started"], "argv": argv,
                                                      "was": old.get("status")}])
-    for key in ("argv", "detached", "nightly", "notify"):
+    for key in ("argv", "detached", "nightly", "notify", "health_checks", "skipped_boards"):
         if key in old:
             s.meta[key] = old[key]
     s.manifest = state["manifest"]

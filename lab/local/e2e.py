@@ -392,10 +392,12 @@ class WorkerKiller(threading.Thread):
         print(f"e2e: lava-worker (pid {pid}) SIGKILLed while LAVA job {job} runs on "
               f"{self.board} (its first result {first.get('case')!r} in the server's log, "
               f"final result {'already' if final else 'not yet'} there)", flush=True)
-        while time.monotonic() - t0 < self.wait_s and not self.stop.wait(5):
+        while True:                      # also once after the night ended (stop)
             done = judged(self.root, job)
             if done:
                 self.record.update(judged_s=round(time.monotonic() - t0, 1), job_dir=str(done))
+                break
+            if time.monotonic() - t0 >= self.wait_s or self.stop.wait(2):
                 break
         up = subprocess.run(self.restart, capture_output=True, text=True,
                             stdin=subprocess.DEVNULL, timeout=120)

@@ -319,6 +319,7 @@ def test_sigterm_detaches_then_resume_reattaches(tmp_path, lab):
     s = labrun.LabSession(tmp_path / "results", "t", REPO, ["test"], server(fake, clock), url,
                           plan="t", out=io.StringIO(), sleep=sleep, clock=clock)
     s.prepare(matrix.expand("t"), matrix.boards, render.Renderer())
+    s.meta["health_checks"] = {"installed": ["bbml2-qemu-uboot"]}    # the nightly's record
     s.go()
     assert s.finish() == 2
     assert not any(m == "scheduler.jobs.cancel" for m, _ in fake.calls)
@@ -337,6 +338,8 @@ def test_sigterm_detaches_then_resume_reattaches(tmp_path, lab):
     meta = json.loads((r.run_dir / "metadata.json").read_text())
     assert meta["status"] == "complete" and meta["resumed"][0]["was"] == "detached"
     assert meta["detached"][0]["why"] == "terminated (SIGTERM)"      # the history stays
+    # and what the night did before submitting (lab-e2e found it gone)
+    assert meta["health_checks"] == {"installed": ["bbml2-qemu-uboot"]}
     assert out.getvalue().splitlines()[-1] == "38 passed, 0 failed, 0 skipped"
 
 
