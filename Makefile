@@ -371,8 +371,11 @@ check: $(call KIMAGE,qemu) $(call KIMAGE,debug) rootfs-qemu rootfs-debug $(EL2SH
 # lab-up/lab-down: PostgreSQL, lava-server on 127.0.0.1, scheduler, worker,
 # tftpd, artifact server, console bridges, the virtual boards registered.
 # lab-check: make check's short e2e through that server (4 server jobs at
-# most, overall deadline), folded into the check's count; lab-e2e: the
-# nightly on the virtual boards, twice (the second night compares).
+# most, overall deadline, LAVA's health checks off), folded into the check's
+# count; lab-e2e: the nightly on the virtual boards, twice (the second night
+# compares), health checks on, issue 22's faults injected: SIGTERM + resume
+# in the first night, worker kill, power failure and a board in Maintenance
+# in the second, then a guest reset after the kernel banner.
 LAB_E2E_CHECK = $(SUDO) $(PY) lab/local/e2e.py check --up --results $(RESULTS)
 
 .PHONY: lab-up lab-down lab-publish lab-check lab-e2e
