@@ -1,23 +1,35 @@
 """The series' BBML2_NOABORT allow-list, and what a board's CPUs imply.
 
-ALLOW_LIST mirrors bbml2_noabort_list[] in kernel/patches/0002-*.patch (a
-unit test reads the patch and compares), so the inventory's `bbml2` and every
-board's expected linear-map shape follow the kernel's own rule, not a copy
-that could drift.
+ALLOW_LIST mirrors bbml2_noabort_list[] as the series builds it: 0002 adds
+the list, a later patch extends it with 7.3's entries (a unit test reads the
+entries every patch of kernel/patches adds and compares), so the inventory's
+`bbml2` and every board's expected linear-map shape follow the kernel's own
+rule, not a copy that could drift.
 """
 import re
 
 from . import LabError
 
-# (implementer, part, variant or None for all, min revision, max revision)
-# Names are the kernel's MIDR_* macros (arch/arm64/include/asm/cputype.h).
+# (implementer, part, min variant, min revision, max variant, max revision),
+# variant and revision compared together as the kernel's is_midr_in_range()
+# does (the ranges of allowlist.py). Names are the kernel's MIDR_* macros
+# (arch/arm64/include/asm/cputype.h).
 ALLOW_LIST = {
-    "MIDR_CORTEX_X4": (0x41, 0xd82, 0, 3, 0xf),
-    "MIDR_NEOVERSE_V3": (0x41, 0xd84, 0, 2, 0xf),
-    "MIDR_NEOVERSE_V3AE": (0x41, 0xd83, 0, 2, 0xf),
-    "MIDR_AMPERE1": (0xc0, 0xac3, None, 0, 0xf),
-    "MIDR_AMPERE1A": (0xc0, 0xac4, None, 0, 0xf),
-    "MIDR_NVIDIA_OLYMPUS": (0x4e, 0x010, None, 0, 0xf),
+    "MIDR_CORTEX_X4": (0x41, 0xd82, 0, 3, 0, 0xf),
+    "MIDR_NEOVERSE_V3": (0x41, 0xd84, 0, 2, 0, 0xf),
+    "MIDR_NEOVERSE_V3AE": (0x41, 0xd83, 0, 2, 0, 0xf),
+    "MIDR_AMPERE1": (0xc0, 0xac3, 0, 0, 0xf, 0xf),
+    "MIDR_AMPERE1A": (0xc0, 0xac4, 0, 0, 0xf, 0xf),
+    "MIDR_NVIDIA_OLYMPUS": (0x4e, 0x010, 0, 0, 0xf, 0xf),
+    "MIDR_CORTEX_A520AE": (0x41, 0xd88, 0, 0, 0xf, 0xf),
+    "MIDR_CORTEX_A715": (0x41, 0xd4d, 0, 0, 0xf, 0xf),
+    "MIDR_CORTEX_A720AE": (0x41, 0xd89, 0, 0, 0xf, 0xf),
+    "MIDR_CORTEX_A725": (0x41, 0xd87, 0, 0, 0xf, 0xf),
+    "MIDR_NEOVERSE_N3": (0x41, 0xd8e, 0, 0, 0xf, 0xf),
+    "MIDR_C1_NANO": (0x41, 0xd8a, 0, 0, 0xf, 0xf),
+    "MIDR_C1_PRO": (0x41, 0xd8b, 0, 0, 0xf, 0xf),
+    "MIDR_C1_ULTRA": (0x41, 0xd8c, 1, 1, 0xf, 0xf),
+    "MIDR_C1_PREMIUM": (0x41, 0xd90, 1, 1, 0xf, 0xf),
 }
 
 
@@ -47,11 +59,9 @@ def on_allow_list(midr, ranges=None):
         from . import allowlist
         return allowlist.matches(ranges, parse_midr(midr))
     impl, var, part, rev = fields(parse_midr(midr))
-    for a_impl, a_part, a_var, r_min, r_max in ALLOW_LIST.values():
-        if impl == a_impl and part == a_part and (a_var is None or var == a_var) \
-                and r_min <= rev <= r_max:
-            return True
-    return False
+    return any(impl == a_impl and part == a_part
+               and (v_min << 4 | r_min) <= (var << 4 | rev) <= (v_max << 4 | r_max)
+               for a_impl, a_part, v_min, r_min, v_max, r_max in ALLOW_LIST.values())
 
 
 def expand(groups, count=None):

@@ -4,7 +4,7 @@ import pytest
 from bbml2lab import LabError, allowlist, cpus
 from conftest import LAB
 
-PATCH = next((LAB.parent / "kernel/patches").glob("0002-*.patch"))
+PATCHES = sorted((LAB.parent / "kernel/patches").glob("*.patch"))
 
 CPUTYPE = """
 #define ARM_CPU_IMP_ARM			0x41
@@ -59,25 +59,43 @@ def test_range_is_variant_and_revision_together(midr, listed):
     assert allowlist.matches(al["ranges"], midr) is listed
 
 
-def test_series_patch_gives_the_series_list():
-    """The reader on the series' own hunk agrees with cpus.ALLOW_LIST."""
-    hunk = "\n".join(line[1:] for line in PATCH.read_text().splitlines()
-                     if line.startswith("+") and not line.startswith("+++"))
+def series_list_text():
+    """bbml2_noabort_list[] as the series' patches build it: every MIDR_*
+    entry they add to cpufeature.c (0002's list, then 7.3's entries)."""
+    entries = []
+    for patch in PATCHES:
+        infile = False
+        for line in patch.read_text().splitlines():
+            if line.startswith("+++ "):
+                infile = line.endswith("arch/arm64/kernel/cpufeature.c")
+            elif infile and line.startswith("+") and line[1:].strip().startswith("MIDR_"):
+                entries.append(line[1:])
+    return ("static const struct midr_range bbml2_noabort_list[] = {\n"
+            + "\n".join(entries) + "\n\t{}\n};\n")
+
+
+def test_series_patches_give_the_series_list():
+    """The reader on the series' own hunks agrees with cpus.ALLOW_LIST."""
     cputype = "\n".join(f"#define {name} MIDR_CPU_MODEL({v[0]:#x}, {v[1]:#x})"
                         for name, v in cpus.ALLOW_LIST.items())
-    al = allowlist.parse(hunk, cputype)
+    al = allowlist.parse(series_list_text(), cputype)
     assert al["bbm_min"] is None
-    for midr in (0x410fd842, 0x410fd841, 0x410fd823, 0xc00fac30, 0x410fd870, 0x000f0510):
+    assert len(al["ranges"]) == len(cpus.ALLOW_LIST)
+    for midr in (0x410fd842, 0x410fd841, 0x410fd823, 0xc00fac30, 0x410fd870, 0x000f0510,
+                 0x411fd8c0, 0x411fd8c1, 0x410fd811):
         assert allowlist.matches(al["ranges"], midr) is cpus.on_allow_list(midr)
 
 
-def test_a725_board_differs_between_the_kernels():
+def test_a725_board_agrees_between_the_kernels():
+    """Since the series carries 7.3's list, a board of Cortex-A725s is
+    uniform for both kernels, and an X4 boot CPU with A725 secondaries
+    repaints under neither (issue 20)."""
     board = [{"class": "cortex-a725", "midr": "0x410fd870"}] * 4
     al = allowlist.parse(CPUFEATURE_73, CPUTYPE)
-    assert cpus.implied_bbml2(board) == "none"
+    assert cpus.implied_bbml2(board) == "uniform"
     assert cpus.implied_bbml2(board, al["ranges"]) == "uniform"
     mixed = [{"class": "cortex-x4", "midr": "0x410fd823"}] + board[:3]
-    assert cpus.implied_bbml2(mixed) == "mixed"
+    assert cpus.implied_bbml2(mixed) == "uniform"
     assert cpus.implied_bbml2(mixed, al["ranges"]) == "uniform"
 
 

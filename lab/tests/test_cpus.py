@@ -6,18 +6,32 @@ import pytest
 from bbml2lab import LabError, cpus
 from conftest import LAB
 
-PATCH = next((LAB.parent / "kernel/patches").glob("0002-*.patch"))
+PATCHES = sorted((LAB.parent / "kernel/patches").glob("*.patch"))
+ENTRY = re.compile(r"^\+\s*(MIDR_ALL_VERSIONS|MIDR_REV_RANGE|MIDR_RANGE)\((\w+)((?:, *\w+)*)\),")
+
+
+def series_entries():
+    """{MIDR_*: (vmin, rmin, vmax, rmax)} that the series' patches add to
+    cpufeature.c: 0002's list and its extension by a later patch."""
+    out = {}
+    for patch in PATCHES:
+        infile = False
+        for line in patch.read_text().splitlines():
+            if line.startswith("+++ "):
+                infile = line.endswith("arch/arm64/kernel/cpufeature.c")
+            m = ENTRY.match(line) if infile else None
+            if not m:
+                continue
+            args = [int(a, 0) for a in m[3].replace(" ", "").split(",")[1:]]
+            out[m[2]] = {"MIDR_ALL_VERSIONS": (0, 0, 0xf, 0xf),
+                         "MIDR_REV_RANGE": tuple(args[:1] + args[1:2] + args[:1] + args[2:3]),
+                         "MIDR_RANGE": tuple(args)}[m[1]]
+    return out
 
 
 def test_allow_list_matches_the_series():
-    text = PATCH.read_text()
-    body = text[text.index("bbml2_noabort_list[] = {"):]
-    body = body[:body.index("};")]
-    kernel = {}
-    for m in re.finditer(r"MIDR_REV_RANGE\((\w+), (\d+), (\d+), (0x[0-9a-f]+|\d+)\)", body):
-        kernel[m[1]] = (int(m[2]), int(m[3]), int(m[4], 0))
-    for m in re.finditer(r"MIDR_ALL_VERSIONS\((\w+)\)", body):
-        kernel[m[1]] = (None, 0, 0xf)
+    kernel = series_entries()
+    assert "MIDR_CORTEX_X4" in kernel and "MIDR_CORTEX_A725" in kernel
     assert kernel == {name: v[2:] for name, v in cpus.ALLOW_LIST.items()}
 
 
@@ -27,6 +41,9 @@ def test_allow_list_matches_the_series():
     ("0x411fd823", False),                            # Cortex-X4 r1p3: other variant
     ("0xc00fac30", True), ("0xc01fac41", True),       # AmpereOne, AmpereOne A (any version)
     ("0x410fd811", False), ("0x410fd082", False),     # Cortex-A720, Cortex-A72
+    ("0x410fd870", True), ("0x412fd871", True),       # Cortex-A725, any version (7.3's list)
+    ("0x411fd8c0", False), ("0x411fd8c1", True),      # C1-Ultra r1p0 / r1p1
+    ("0x412fd8c0", True),                             # C1-Ultra r2p0: past r1p1
     ("0x000f0510", False),                            # QEMU max
 ])
 def test_on_allow_list(midr, listed):

@@ -17,6 +17,23 @@
  * capabilities were final: with a block-mapped linear map it must have
  * been refused with -EBUSY. Catches splits allowed while CPUs that may
  * lack BBML2_NOABORT already run.
+ * window_split_refused: with the same option the kernel also tried a split
+ * while that CPU already ran but was not marked online yet (it waits there
+ * for the boot CPU's try): refused with -EBUSY. Catches a refusal that
+ * counts online CPUs (upstream's num_online_cpus() > 1), blind to a CPU
+ * started and not yet online.
+ * irqs_off_map_splits_nothing: a page of a whole invalidated block mapped
+ * back with interrupts off, as hibernation's snapshot does, is refused with
+ * -EBUSY and nothing is split; a page invalidated on its own (split then)
+ * maps back with interrupts off. Catches a split that takes the mutex or
+ * allocates with interrupts off (and, on the debug kernel, the
+ * "sleeping function called from invalid context" it causes).
+ * hibernation_copy_revalidates: a whole block invalidated in the linear
+ * map is valid, as one block, in the copy of the page tables hibernation's
+ * resume writes memory back through (trans_pgd_create_copy(), through the
+ * test hook: hibernation itself needs a swap device our guests lack).
+ * Catches the copy keeping the block invalid (upstream 15bfba1ad77f's
+ * trans_pgd half, review N3): the restore would fault on it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -140,6 +157,141 @@ TEST(prefinal_split_refused)
 	EXPECT_EQ(-EBUSY, atoi(val))
 		TH_LOG("a split before the capabilities were final, with secondaries online, returned %s",
 		       val);
+}
+
+TEST(window_split_refused)
+{
+	struct lm_info info;
+	char err[512], val[32];
+
+	if (access(HOOKS, R_OK))
+		SKIP(return, "no %s: a kernel without the series' test hooks (CONFIG_ARM64_LINEAR_MAP_TEST; mainline has none)",
+		     HOOKS);
+	ASSERT_EQ(0, hook_key("window_split", val, sizeof(val)))
+		TH_LOG("%s has no window_split key", HOOKS);
+	if (!strcmp(val, "untried"))
+		SKIP(return, "not tried: boot with arm64.linear_map_test=prefinal");
+	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
+	if (!info.blocks_at_boot)
+		SKIP(return, "page mapped from boot (linear_map=%s): nothing to refuse",
+		     info.linear_map);
+	EXPECT_EQ(-EBUSY, atoi(val))
+		TH_LOG("a split while a started CPU was not online yet returned %s", val);
+}
+
+/* The size of the leaf that maps @addr (module "leaf"), 0 if none. */
+static unsigned long leaf_size(int fd, unsigned long addr, int *valid)
+{
+	char out[256], *p;
+
+	if (sess_cmd(fd, out, sizeof(out), "leaf 0x%lx", addr))
+		return 0;
+	p = strstr(out, "valid=");
+	*valid = p ? atoi(p + 6) : -1;
+	p = strstr(out, "size=");
+	return p ? strtoul(p + 5, NULL, 10) : 0;
+}
+
+TEST(irqs_off_map_splits_nothing)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int order = pmd_block_order(page), fd, k, ret, valid = -1;
+	unsigned long addr = 0, mid, n, size, pmd = (unsigned long)page << order;
+	struct lm_info info;
+	char err[512], *p;
+
+	if (access(HOOKS, R_OK) || access(MODULE_CTL, W_OK))
+		SKIP(return, "no %s or %s: a kernel without the series' test hooks and module",
+		     HOOKS, MODULE_CTL);
+	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
+	if (!info.requires_bbml2)
+		SKIP(return, "the linear map is page mapped (linear_map=%s): nothing to split",
+		     info.linear_map);
+
+	fd = sess_open();
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
+	for (k = 0; k < NTRIES && !addr; k++) {
+		ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "alloc %d 1", order));
+		p = strstr(result, "0x");
+		ASSERT_NE(NULL, p);
+		if (leaf_size(fd, strtoul(p, NULL, 16), &valid) >= pmd)
+			addr = strtoul(p, NULL, 16);
+	}
+	if (!addr)
+		SKIP(goto out, "no block of order %d still block mapped in %d tries", order, NTRIES);
+	n = 1UL << order;
+	mid = addr + (n / 2) * page;
+
+	/* The whole block invalid: one leaf, nothing split. */
+	ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "change invalid 0x%lx %lu", addr, n));
+	size = leaf_size(fd, mid, &valid);
+	ASSERT_LE(pmd, size);
+	ASSERT_EQ(0, valid);
+	ret = sess_cmd(fd, NULL, 0, "change dmap_default_irqsoff 0x%lx 1", mid);
+	EXPECT_EQ(-EBUSY, ret)
+		TH_LOG("mapping back a page of an invalid block with interrupts off returned %d", ret);
+	EXPECT_EQ(size, leaf_size(fd, mid, &valid)) TH_LOG("the block was split");
+	EXPECT_EQ(0, valid);
+	ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "change valid 0x%lx %lu", addr, n));
+
+	/* A page invalidated on its own is split then, in process context. */
+	ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "change dmap_invalid 0x%lx 1", mid));
+	EXPECT_EQ((unsigned long)page, leaf_size(fd, mid, &valid));
+	EXPECT_EQ(0, sess_cmd(fd, NULL, 0, "change dmap_default_irqsoff 0x%lx 1", mid));
+	EXPECT_EQ((unsigned long)page, leaf_size(fd, mid, &valid));
+	EXPECT_EQ(1, valid);
+	ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "probe 0x%lx 1", mid));
+	EXPECT_EQ(0, strncmp(result, "rw", 2)) TH_LOG("probe after the map back: %.8s", result);
+out:
+	close(fd);
+}
+
+TEST(hibernation_copy_revalidates)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int order = pmd_block_order(page), fd, k, ret, valid = -1;
+	unsigned long addr = 0, n, pmd = (unsigned long)page << order;
+	struct lm_info info;
+	char err[512], *p;
+
+	if (access(HOOKS, R_OK) || access(MODULE_CTL, W_OK))
+		SKIP(return, "no %s or %s: a kernel without the series' test hooks and module",
+		     HOOKS, MODULE_CTL);
+	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
+	if (!info.requires_bbml2)
+		SKIP(return, "the linear map is page mapped (linear_map=%s): no block to invalidate",
+		     info.linear_map);
+
+	fd = sess_open();
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
+	for (k = 0; k < NTRIES && !addr; k++) {
+		ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "alloc %d 1", order));
+		p = strstr(result, "0x");
+		ASSERT_NE(NULL, p);
+		if (leaf_size(fd, strtoul(p, NULL, 16), &valid) >= pmd)
+			addr = strtoul(p, NULL, 16);
+	}
+	if (!addr)
+		SKIP(goto out, "no block of order %d still block mapped in %d tries", order, NTRIES);
+	n = 1UL << order;
+
+	ret = sess_cmd(fd, result, sizeof(result), "tcopy 0x%lx 0x%lx", addr, pmd);
+	if (ret == -EOPNOTSUPP)
+		SKIP(goto out, "kernel without CONFIG_TRANS_TABLE (no hibernation, no kexec)");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "change invalid 0x%lx %lu", addr, n));
+	ASSERT_LE(pmd, leaf_size(fd, addr, &valid));
+	ASSERT_EQ(0, valid);
+	ret = sess_cmd(fd, result, sizeof(result), "tcopy 0x%lx 0x%lx", addr, pmd);
+	EXPECT_EQ(0, ret);
+	p = strstr(result, "size=");
+	ASSERT_NE(NULL, p) TH_LOG("copy: %.80s", result);
+	EXPECT_LE(pmd, strtoul(p + 5, NULL, 10)) TH_LOG("copy: %.80s", result);
+	EXPECT_NE(NULL, strstr(result, "valid=1"))
+		TH_LOG("the copy keeps the invalidated block invalid: %.80s", result);
+	ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "change valid 0x%lx %lu", addr, n));
+out:
+	close(fd);
 }
 
 int main(int argc, char **argv)

@@ -182,12 +182,12 @@ static u8 *page_state(unsigned long addr)
 
 enum bbml2_op {
 	OP_RO, OP_RW, OP_X, OP_NX, OP_INVALID, OP_VALID,
-	OP_DMAP_INVALID, OP_DMAP_DEFAULT, OP_NR,
+	OP_DMAP_INVALID, OP_DMAP_DEFAULT, OP_DMAP_DEFAULT_IRQSOFF, OP_NR,
 };
 
 static const char * const op_names[OP_NR] = {
 	"ro", "rw", "x", "nx", "invalid", "valid", "dmap_invalid",
-	"dmap_default",
+	"dmap_default", "dmap_default_irqsoff",
 };
 
 static int parse_op(const char *name)
@@ -238,6 +238,21 @@ static int do_op(int op, unsigned long addr, unsigned long npages)
 		}
 		flush_tlb_kernel_range(addr, addr + npages * PAGE_SIZE);
 		return ret;
+	case OP_DMAP_DEFAULT_IRQSOFF: {
+		/*
+		 * As hibernation's snapshot maps a page back
+		 * (hibernate_map_page()): one page, interrupts off.
+		 */
+		unsigned long flags;
+
+		if (npages != 1)
+			return -EINVAL;
+		local_irq_save(flags);
+		ret = set_direct_map_default_noflush(virt_to_page(addr));
+		local_irq_restore(flags);
+		flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
+		return ret;
+	}
 	}
 	return -EINVAL;
 }
@@ -272,6 +287,7 @@ static void update_state(int op, unsigned long addr, unsigned long npages)
 			*st |= ST_DMAP;
 			break;
 		case OP_DMAP_DEFAULT:
+		case OP_DMAP_DEFAULT_IRQSOFF:
 			*st &= ~(ST_DMAP | ST_RO);
 			break;
 		}
@@ -763,6 +779,25 @@ static int cmd_leaf(struct bbml2_session *s, unsigned long addr)
 	return 0;
 }
 
+/*
+ * "tcopy ADDR LEN": the leaf that maps ADDR in a copy of [ADDR, ADDR + LEN)
+ * made as hibernation's resume makes it (trans_pgd_create_copy()).
+ */
+static int cmd_tcopy(struct bbml2_session *s, unsigned long addr,
+		     unsigned long len)
+{
+	unsigned long size;
+	u64 desc;
+	int ret;
+
+	ret = arm64_trans_pgd_leaf_for_test(addr, len, &size, &desc);
+	if (ret)
+		return ret;
+	res_add(s, "size=%lu desc=0x%llx valid=%d\n", size, desc,
+		!!(desc & PTE_VALID));
+	return 0;
+}
+
 static int cmd_hotmem(struct bbml2_session *s, unsigned long phys)
 {
 	unsigned long pfn = PHYS_PFN(phys);
@@ -956,6 +991,8 @@ static int run_cmd(struct bbml2_session *s, char *cmd)
 		return cmd_vset(s, arg, 0, s->vm_npages);
 	if (!strcmp(cmd, "vprobe"))
 		return cmd_vprobe(s);
+	if (sscanf(cmd, "tcopy %lx %lx", &a, &b) == 2)
+		return cmd_tcopy(s, a, b);
 	if (sscanf(cmd, "leaf %lx", &a) == 1)
 		return cmd_leaf(s, a);
 	if (sscanf(cmd, "hotmem %lx", &a) == 1)
