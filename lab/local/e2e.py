@@ -229,6 +229,13 @@ def cmd_check(args, env):
     ok, out = health_checks("off", env["LAB_ARTIFACT_URL"])
     c.check("health_checks_off", ok and out.startswith("off: 1 health check(s): bbml2-qemu-uboot"),
             out)
+    # a job an interrupted run left (a health check cut by lab-down ends
+    # when the worker is back, and a failed one sets the board Bad): wait
+    # for the board to be idle, then it is Good for this run (the admin's tool)
+    idle, health = wait_idle(lava_server(env), board, minutes=5)
+    if not (idle and health == "Good"):
+        c.check(f"{board}.idle_and_good", idle and set_health(board, "GOOD")[0],
+                f"idle {idle}, health {health} -> Good")
     fault = Path(env["LAB_FAULT_DIR"]) / f"{board}.power-on"
     # the first power-on of the lab-infra-fault job fails, whatever else
     # the board runs meanwhile (vboard reads the job name from lava-run)
@@ -592,6 +599,22 @@ def runner_refused_admin(server):
     return False, f"{server.creds.username} may change device types"
 
 
+def wait_idle(server, board, minutes=10, poll_s=2.0):
+    """Wait (polled, bounded) until LAVA runs nothing on the board: after an
+    infrastructure error it runs the board's health check, which must not
+    be cut by lab-down (it then ends Incomplete when the lab comes back and
+    sets the board Bad: seen once, make lab-check after lab-e2e found
+    vboard-uniform-01 Bad). (idle, the device's health)."""
+    end = time.monotonic() + minutes * 60
+    while True:
+        dev = server.device(board)
+        if not dev.get("current_job") and dev.get("state") == "Idle":
+            return True, dev.get("health")
+        if time.monotonic() >= end:
+            return False, f"{dev.get('state')}, job {dev.get('current_job')}"
+        time.sleep(poll_s)      # polling interval; the order comes from LAVA's state
+
+
 def newest_job(server):
     """The newest LAVA job id on the server (0 if none)."""
     return max((int(d["id"]) for d in server.recent_jobs(1) if str(d.get("id")).isdigit()),
@@ -716,6 +739,11 @@ def cmd_nightly(args, env):
              "--deadline", "10"], 12)
         print(f"e2e: reset after the banner: exit {rc}, {wall:.1f} s", flush=True)
         check_reset_after_banner(c, run_dir, rc)
+        # LAVA's infrastructure error set the board Unknown: its health
+        # check runs now; it passes, and the lab is left with nothing running
+        idle, health = wait_idle(server, KILL_BOARD)
+        c.check("reset.health_check_after_it_passed", idle and health == "Good",
+                f"{KILL_BOARD}: idle {idle}, health {health}")
     return c
 
 

@@ -386,3 +386,26 @@ def test_the_worker_killer_kills_at_the_first_result_and_restarts(tmp_path, lab,
     assert k.record["job_id"] == str(job_id) and not k.record.get("error"), k.record
     assert k.record["first_result"] == "selftests_arm64_bbml2_bbml2_plain"
     assert k.record["final_at_kill"] is False and k.record["restarted"] is True
+
+
+def test_wait_idle_waits_for_the_boards_job_to_end(lab):
+    """wait_idle returns once the device has no current job (here after two
+    polls), with its health; bounded when the job never ends."""
+    from test_labrun import Clock, server
+    fake, *_ = lab
+    polls = []
+    orig = fake._device
+
+    def device(hostname):
+        polls.append(hostname)
+        d = orig(hostname)
+        return {**d, "current_job": 7 if len(polls) < 3 else None,
+                "state": "Running" if len(polls) < 3 else "Idle"}
+    fake.rpc.funcs["scheduler.devices.show"] = device
+    assert e2e.wait_idle(server(fake, Clock()), BOARD, poll_s=0.01) == (True, "Good")
+    assert len(polls) == 3
+    polls.clear()
+    fake.rpc.funcs["scheduler.devices.show"] = lambda h: {**orig(h), "current_job": 7,
+                                                          "state": "Running"}
+    assert e2e.wait_idle(server(fake, Clock()), BOARD, minutes=0.001, poll_s=0.01) == (
+        False, "Running, job 7")
