@@ -7,7 +7,10 @@
  * set_direct_map_*(); or the real callers: set_memory_ro() on a vmalloc
  * area, module loading, memfd_secret()) whose ends fall inside a chosen
  * kind of leaf (PUD, contiguous PMD, PMD, contiguous PTE, page), found in
- * the page table dump. Before anything is done, a model of
+ * the page table dump, or exactly on the boundary of the next smaller kind
+ * inside an intact leaf while the other end is the leaf's own boundary
+ * (the *_to_sub and *_from_sub cases, whose leaves are looked for in the
+ * dump kind by kind). Before anything is done, a model of
  * split_kernel_leaf_mapping() (split only the leaf that straddles each end
  * of the range, PUD -> contiguous PMDs -> PMDs -> contiguous PTEs -> PTEs,
  * no further than needed) predicts the whole linear map afterwards; the
@@ -72,12 +75,21 @@ enum shape {
 	SH_DEEP_END,		/* inside up to a boundary half way in */
 	SH_SPAN,		/* all but the first and last page */
 	SH_WHOLE,		/* exactly the leaf: nothing to split */
+	/*
+	 * One end on the boundary of the next smaller kind of leaf inside
+	 * the leaf, the other on the leaf's own boundary, so that nothing
+	 * but the end inside splits it (issue 20, item 7).
+	 */
+	SH_TO_SUB,		/* from the leaf's start to a smaller boundary */
+	SH_FROM_SUB,		/* from the last smaller boundary to its end */
 };
 
 static const char * const shape_names[] = {
 	"one page inside", "one page at the start", "5 pages across the start",
 	"5 pages inside", "from inside to a boundary inside",
 	"all but the first and last page", "the whole leaf",
+	"from its start to the first smaller leaf's end",
+	"from the last smaller leaf's start to its end",
 };
 
 struct range {
@@ -303,6 +315,30 @@ static bool usable(FIXTURE_DATA(split) *self, const struct pt_map *m,
 	return true;
 }
 
+/*
+ * The next smaller kind of leaf whose boundaries lie inside a leaf of
+ * @kind: a PMD inside a PUD (inside the contiguous PMDs it splits into)
+ * and inside contiguous PMDs, a contiguous PTE range inside a PMD, a page
+ * inside contiguous PTEs. At most a pool block.
+ */
+static unsigned long sub_size(FIXTURE_DATA(split) *self, enum lm_kind kind)
+{
+	switch (kind) {
+	case LMK_PUD:
+	case LMK_CONT_PMD:
+		return self->g.pmd;
+	case LMK_PMD:
+		return self->g.cont_pte;
+	default:
+		return self->g.page;
+	}
+}
+
+static bool edge_shape(enum shape sh)
+{
+	return sh == SH_TO_SUB || sh == SH_FROM_SUB;
+}
+
 static int make_ranges(FIXTURE_DATA(split) *self, enum lm_kind kind,
 		       enum shape sh, unsigned long ls, unsigned long a,
 		       struct range *r)
@@ -333,6 +369,13 @@ static int make_ranges(FIXTURE_DATA(split) *self, enum lm_kind kind,
 		if (b > self->chunk)
 			return 0;
 		r[0] = (struct range){ ls, b / p };
+		break;
+	case SH_TO_SUB:
+		r[0] = (struct range){ ls, sub_size(self, kind) / p };
+		break;
+	case SH_FROM_SUB:
+		r[0] = (struct range){ ls + b - sub_size(self, kind),
+				       sub_size(self, kind) / p };
 		break;
 	}
 	return 1;
@@ -400,6 +443,59 @@ static int find_case(FIXTURE_DATA(split) *self, const struct pt_map *m,
 				*leaf = ls;
 				return n;
 			}
+		}
+	}
+	return 0;
+}
+
+/* Most pool blocks one range of an edge shape may need (64K pages). */
+#define EDGE_MAX_CHUNKS	16
+/* Leaves whose memory find_edge_case() tries to allocate, per call. */
+#define EDGE_TARGETS	6
+
+/*
+ * A leaf of @kind for an edge shape (SH_TO_SUB, SH_FROM_SUB), taken from
+ * the dump itself: every intact leaf of that kind outside the kernel
+ * alias is a candidate, not only what the pool happens to hold. With
+ * @next, a range that ends at the leaf's own end needs the next leaf to
+ * be an intact one of the same kind, so that a split beyond the end of
+ * the range shows. With @target, the pool blocks of up to EDGE_TARGETS
+ * candidates the test does not own yet are allocated (the caller reads
+ * the dump again); otherwise only owned memory is used.
+ */
+static int find_edge_case(FIXTURE_DATA(split) *self, const struct pt_map *m,
+			  enum lm_kind kind, enum shape sh, struct range *r,
+			  unsigned long *leaf, bool next, bool target)
+{
+	unsigned long b = lm_kind_size(&self->g, kind), p = self->g.page;
+	int i, tries = 0;
+
+	for (i = (int)m->nr - 1; i >= 0; i--) {
+		const struct pt_line *l = &m->l[i];
+		unsigned long ls, len, c;
+
+		if (pt_line_kind(l) != kind)
+			continue;
+		for (ls = align_down(l->end, b) - b; ls >= l->start && ls < l->end;
+		     ls -= b) {
+			if (next && sh == SH_FROM_SUB && ls + 2 * b > l->end)
+				continue;
+			make_ranges(self, kind, sh, ls, ls, r);
+			len = r->npages * p;
+			if (len > EDGE_MAX_CHUNKS * self->chunk ||
+			    !regular(self, m, r->start, len))
+				continue;
+			if (usable(self, m, r, 1)) {
+				*leaf = ls;
+				return 1;
+			}
+			if (!target || tries == EDGE_TARGETS)
+				continue;
+			tries++;
+			for (c = align_down(r->start, self->chunk);
+			     c < r->start + len; c += self->chunk)
+				if (!pool_has(self, c) && !pool_target(self, c))
+					break;
 		}
 	}
 	return 0;
@@ -714,7 +810,13 @@ static void run_pte_case(struct __test_metadata *_metadata,
 		snap_take(_metadata, self, pre, NULL, "after allocating");
 	}
 	a = self->pool[self->npool / 2];
-	n = make_ranges(self, kind, sh, a + self->chunk / 2, a, r);
+	if (sh == SH_FROM_SUB)	/* the "leaf" ends half way into the block */
+		n = make_ranges(self, kind, sh, a + self->chunk / 2 -
+				lm_kind_size(&self->g, kind), a, r);
+	else
+		n = make_ranges(self, kind, sh, a + self->chunk / 2, a, r);
+	if (edge_shape(sh) && sub_size(self, kind) > self->chunk / 2)
+		n = 0;
 	if (!n) {
 		r[0] = (struct range){ a + self->chunk / 2, 1 };
 		n = 1;
@@ -734,7 +836,7 @@ static void run_case(struct __test_metadata *_metadata,
 	struct range r[MAX_RANGES];
 	struct snap pre;
 	unsigned long leaf = 0;
-	bool prepared = false, targeted = false;
+	bool prepared = false, targeted = false, relaxed = false;
 	int n;
 
 	snap_take(_metadata, self, &pre, NULL, "before");
@@ -762,12 +864,21 @@ static void run_case(struct __test_metadata *_metadata,
 		     pre.info.split.pmd);
 	}
 	for (;;) {
-		n = find_case(self, &pre.m, kind, sh, r, &leaf);
+		if (edge_shape(sh))
+			n = find_edge_case(self, &pre.m, kind, sh, r, &leaf,
+					   !relaxed, false);
+		else
+			n = find_case(self, &pre.m, kind, sh, r, &leaf);
 		if (n)
 			break;
-		if (!targeted && lm_kind_size(&self->g, kind) > self->chunk) {
+		if (!targeted && (edge_shape(sh) ||
+				  lm_kind_size(&self->g, kind) > self->chunk)) {
 			targeted = true;
-			pool_target_leaves(self, &pre.m, kind);
+			if (edge_shape(sh))
+				find_edge_case(self, &pre.m, kind, sh, r, &leaf,
+					       !relaxed, true);
+			else
+				pool_target_leaves(self, &pre.m, kind);
 			snap_free(&pre);
 			snap_take(_metadata, self, &pre, NULL, "after allocating");
 			continue;
@@ -778,8 +889,20 @@ static void run_case(struct __test_metadata *_metadata,
 			snap_take(_metadata, self, &pre, NULL, "after allocating");
 			continue;
 		}
-		if (prepared || kind == LMK_PUD ||
-		    !prepare(_metadata, self, &pre.m, kind)) {
+		if (!prepared && kind != LMK_PUD &&
+		    prepare(_metadata, self, &pre.m, kind)) {
+			prepared = true;
+			snap_free(&pre);
+			snap_take(_metadata, self, &pre, NULL, "after preparing");
+			continue;
+		}
+		if (edge_shape(sh) && !relaxed) {
+			/* Any leaf of the kind, without an intact successor. */
+			relaxed = true;
+			targeted = false;
+			continue;
+		}
+		{
 			unsigned long mib = self->npool * (self->chunk >> 20);
 			bool others = any_kind(&pre.m, self->info.alias_start,
 					       self->info.alias_end, kind, kind);
@@ -790,12 +913,17 @@ static void run_case(struct __test_metadata *_metadata,
 			     others ? "the others are in use" :
 			     "all split by earlier changes");
 		}
-		prepared = true;
-		snap_free(&pre);
-		snap_take(_metadata, self, &pre, NULL, "after preparing");
 	}
 	TH_LOG("%s leaf at 0x%lx, %s, op %s", lm_kind_name(kind), leaf,
 	       shape_names[sh], ops[op].name);
+	if (sh == SH_FROM_SUB) {
+		const struct pt_line *nl = pt_map_line(&pre.m, r[0].start +
+						       r[0].npages * self->g.page);
+
+		TH_LOG("the range ends at the leaf's end; beyond it: %s%s",
+		       nl ? lm_kind_name(pt_line_kind(nl)) : "nothing",
+		       relaxed ? " (no leaf of the same kind with an intact successor was available: a split beyond the end cannot show)" : "");
+	}
 	run_ranges(_metadata, self, &pre, r, n, op);
 	snap_free(&pre);
 }
@@ -836,6 +964,14 @@ SPLIT_CASE(pud, LMK_PUD, cross_start, SH_CROSS_START, dmap)
 SPLIT_CASE(pud, LMK_PUD, multi_mid, SH_MULTI_MID, nx)
 SPLIT_CASE(pud, LMK_PUD, deep_end, SH_DEEP_END, rox)
 SPLIT_CASE(pud, LMK_PUD, span, SH_SPAN, ro)
+/*
+ * Ends on the boundary of a smaller kind inside an intact leaf, the other
+ * end on the leaf's own boundary: only that end can split it (issue 20,
+ * item 7). A PMD boundary inside a PUD (and inside the contiguous PMDs it
+ * becomes) ...
+ */
+SPLIT_CASE(pud, LMK_PUD, to_sub, SH_TO_SUB, ro)
+SPLIT_CASE(pud, LMK_PUD, from_sub, SH_FROM_SUB, invalid)
 /* ... inside a contiguous range of PMD blocks. */
 SPLIT_CASE(cont_pmd, LMK_CONT_PMD, single_mid, SH_SINGLE_MID, invalid)
 SPLIT_CASE(cont_pmd, LMK_CONT_PMD, single_start, SH_SINGLE_START, ro)
@@ -843,6 +979,9 @@ SPLIT_CASE(cont_pmd, LMK_CONT_PMD, cross_start, SH_CROSS_START, nx)
 SPLIT_CASE(cont_pmd, LMK_CONT_PMD, multi_mid, SH_MULTI_MID, dmap)
 SPLIT_CASE(cont_pmd, LMK_CONT_PMD, deep_end, SH_DEEP_END, ro)
 SPLIT_CASE(cont_pmd, LMK_CONT_PMD, span, SH_SPAN, invalid)
+/* ... a PMD boundary inside contiguous PMDs, and their own end ... */
+SPLIT_CASE(cont_pmd, LMK_CONT_PMD, to_sub, SH_TO_SUB, ro)
+SPLIT_CASE(cont_pmd, LMK_CONT_PMD, from_sub, SH_FROM_SUB, nx)
 /* ... inside a PMD block. */
 SPLIT_CASE(pmd, LMK_PMD, single_mid, SH_SINGLE_MID, dmap)
 SPLIT_CASE(pmd, LMK_PMD, single_start, SH_SINGLE_START, nx)
@@ -851,6 +990,9 @@ SPLIT_CASE(pmd, LMK_PMD, multi_mid, SH_MULTI_MID, invalid)
 SPLIT_CASE(pmd, LMK_PMD, deep_end, SH_DEEP_END, dmap)
 SPLIT_CASE(pmd, LMK_PMD, span, SH_SPAN, rox)
 SPLIT_CASE(pmd, LMK_PMD, whole, SH_WHOLE, ro)
+/* ... a contiguous PTE boundary inside a PMD ... */
+SPLIT_CASE(pmd, LMK_PMD, to_sub, SH_TO_SUB, invalid)
+SPLIT_CASE(pmd, LMK_PMD, from_sub, SH_FROM_SUB, ro)
 /* ... inside a contiguous range of PTEs. */
 SPLIT_CASE(cont_pte, LMK_CONT_PTE, single_mid, SH_SINGLE_MID, nx)
 SPLIT_CASE(cont_pte, LMK_CONT_PTE, single_start, SH_SINGLE_START, dmap)
@@ -859,6 +1001,8 @@ SPLIT_CASE(cont_pte, LMK_CONT_PTE, multi_mid, SH_MULTI_MID, ro)
 SPLIT_CASE(cont_pte, LMK_CONT_PTE, deep_end, SH_DEEP_END, invalid)
 SPLIT_CASE(cont_pte, LMK_CONT_PTE, span, SH_SPAN, dmap)
 SPLIT_CASE(cont_pte, LMK_CONT_PTE, whole, SH_WHOLE, rox)
+/* ... and a contiguous PTE range's own end. */
+SPLIT_CASE(cont_pte, LMK_CONT_PTE, from_sub, SH_FROM_SUB, nx)
 /* ... on plain pages: nothing to split, in any mode. */
 SPLIT_CASE(pte, LMK_PTE, single, SH_SINGLE_MID, ro)
 SPLIT_CASE(pte, LMK_PTE, single, SH_SINGLE_MID, invalid)
