@@ -191,7 +191,8 @@ static unsigned long mem_blocks(unsigned long blk)
 		if (p)
 			sscanf(p, "MemFree: %lu", &kb);
 	}
-	return (kb << 10) / blk + 16;
+	/* As bbml2_split's pool: never more than 3/4 of what is free. */
+	return (kb << 10) / 4 * 3 / blk;
 }
 
 /* Own [a, a + b) through alloc_at of each of its blocks; false if not. */
@@ -294,7 +295,7 @@ static void whole_case(struct __test_metadata *_metadata, enum lm_kind kind)
 	for (w.order = 0; (w.g.page << (w.order + 1)) <= w.b &&
 	     (w.g.page << (w.order + 1)) <= lm_test_chunk(&w.g); w.order++)
 		;
-	/* alloc_at may take every block of that order before its own comes. */
+	/* Blocks alloc_at may take before its own comes. */
 	w.budget = mem_blocks(w.g.page << w.order);
 	w.fd = sess_open();
 	ASSERT_LE(0, w.fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
