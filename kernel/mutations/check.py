@@ -108,16 +108,17 @@ def check_boots(mutants, matrix):
     return known
 
 
-def patch(tree, mutant, *extra):
-    return subprocess.run(["patch", "-p1", "-s", "-f", "-d", str(tree), "-i", str(mutant.path),
-                           *extra], capture_output=True, text=True)
+def patch(tree, mutant, *extra, quiet=True):
+    return subprocess.run(["patch", "-p1", *(["-s"] if quiet else []), "-f", "-d", str(tree),
+                           "-i", str(mutant.path), *extra], capture_output=True, text=True)
 
 
 def apply_check(tree, mutants):
-    """(ok, lines): each mutant applies cleanly (no fuzz) to tree."""
+    """(ok, lines): each mutant applies cleanly (no fuzz, no offset) to
+    tree. Not quiet: patch -s does not print the offsets it applied at."""
     lines, ok = [], True
     for m in mutants:
-        p = patch(tree, m, "--dry-run", "-F0")
+        p = patch(tree, m, "--dry-run", "-F0", quiet=False)
         good = p.returncode == 0 and "offset" not in p.stdout
         ok &= good
         lines.append(f"{'ok' if good else 'FAIL'} {m.id}"
