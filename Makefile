@@ -32,6 +32,12 @@ CROSS_COMPILE ?= aarch64-linux-gnu-
 KMAKE_ARGS := ARCH=arm64 CROSS_COMPILE="ccache $(CROSS_COMPILE)"
 export CCACHE_DIR ?= $(BUILD)/ccache
 export CCACHE_MAXSIZE ?= 5G
+# ccache keys hold paths under BUILD relative to the object directory, so
+# a tree copied to another BUILD with the same layout (linux/, kernel-*/:
+# the mutation check's BUILD/mutation, a fresh clone) hits the cache
+# instead of building cold. Side effect: __FILE__ in WARN()/BUG() output
+# reads "../linux/arch/..." instead of "arch/...".
+export CCACHE_BASEDIR ?= $(abspath $(BUILD))
 
 CONFIG ?= qemu
 
