@@ -227,7 +227,7 @@ TEST(irqs_off_map_splits_nothing)
 	size = leaf_size(fd, mid, &valid);
 	ASSERT_LE(pmd, size);
 	ASSERT_EQ(0, valid);
-	ret = sess_cmd(fd, NULL, 0, "change dmap_default_irqsoff 0x%lx 1", mid);
+	ret = sess_cmd(fd, NULL, 0, "change dmap_irqsoff 0x%lx 1", mid);
 	EXPECT_EQ(-EBUSY, ret)
 		TH_LOG("mapping back a page of an invalid block with interrupts off returned %d", ret);
 	EXPECT_EQ(size, leaf_size(fd, mid, &valid)) TH_LOG("the block was split");
@@ -237,7 +237,7 @@ TEST(irqs_off_map_splits_nothing)
 	/* A page invalidated on its own is split then, in process context. */
 	ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "change dmap_invalid 0x%lx 1", mid));
 	EXPECT_EQ((unsigned long)page, leaf_size(fd, mid, &valid));
-	EXPECT_EQ(0, sess_cmd(fd, NULL, 0, "change dmap_default_irqsoff 0x%lx 1", mid));
+	EXPECT_EQ(0, sess_cmd(fd, NULL, 0, "change dmap_irqsoff 0x%lx 1", mid));
 	EXPECT_EQ((unsigned long)page, leaf_size(fd, mid, &valid));
 	EXPECT_EQ(1, valid);
 	ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "probe 0x%lx 1", mid));

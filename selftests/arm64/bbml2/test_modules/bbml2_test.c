@@ -187,7 +187,7 @@ enum bbml2_op {
 
 static const char * const op_names[OP_NR] = {
 	"ro", "rw", "x", "nx", "invalid", "valid", "dmap_invalid",
-	"dmap_default", "dmap_default_irqsoff",
+	"dmap_default", "dmap_irqsoff",
 };
 
 static int parse_op(const char *name)
