@@ -191,8 +191,11 @@ static unsigned long mem_blocks(unsigned long blk)
 		if (p)
 			sscanf(p, "MemFree: %lu", &kb);
 	}
-	/* As bbml2_split's pool: never more than 3/4 of what is free. */
-	return (kb << 10) / 4 * 3 / blk;
+	/*
+	 * Every free block: with 3/4 of them, as bbml2_split's pool, a
+	 * whole contiguous PMD range was out of reach at 2 GiB.
+	 */
+	return (kb << 10) / blk + 16;
 }
 
 /* Own [a, a + b) through alloc_at of each of its blocks; false if not. */
