@@ -98,7 +98,7 @@ def test_host_unit(tmp_path):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = p.stdout.decode()
     assert p.returncode == 0, out
-    assert "# 30 passed, 0 failed" in out
+    assert "# 37 passed, 0 failed" in out
     assert "not ok" not in out
 
 
