@@ -52,7 +52,7 @@ PY = "/usr/bin/python3"
 HERE = Path(__file__).resolve().parent
 PLAN = "mutation"
 HEADER_KEYS = ("Mutant", "Class", "Boots", "Expect", "Equivalent-under-TCG",
-               "Hardware-catcher")
+               "Hardware-catcher", "Object-check")
 # what the mutation build dir shares with BUILD (unpacked packages, tools)
 SHARED = ("deps", "busybox-arm64", "guest-bin", "libgpiod-arm64", "lava-server", "el2shim")
 
@@ -77,6 +77,9 @@ class Mutant:
         self.expect = [e.strip() for e in head.get("Expect", "").split(",") if e.strip()]
         self.equivalent = head.get("Equivalent-under-TCG")
         self.hw_catcher = head.get("Hardware-catcher")
+        # a check of the built kernel (a script run on each config's O=
+        # directory: 0 pass, 1 fail, else error) for what no boot can show
+        self.objcheck = head.get("Object-check")
         if not self.equivalent and not self.expect:
             raise LabError(f"{self.path}: no Expect: line (the test that must catch it)")
         if self.equivalent and not self.hw_catcher:
@@ -221,7 +224,7 @@ def new_skips(baseline, now):
             if r["result"] == "skip" and baseline.get(k, {}).get("result") == "pass"]
 
 
-def verdict_of(m, fails, skips, caught_by):
+def verdict_of(m, fails, skips, caught_by, objcaught=False):
     """{verdict, why} of a mutant from its new failures, its pass -> skip
     transitions and the failures of the tests it names. A skip is never a
     catch: a mutant can hide behind one (it breaks a test's precondition,
@@ -231,7 +234,7 @@ def verdict_of(m, fails, skips, caught_by):
     def names(xs):
         return ", ".join(f"{j}:{t}" for j, t, _ in xs[:3]) + (
             f" and {len(xs) - 3} more" if len(xs) > 3 else "")
-    if caught_by and not deadline_only(fails):
+    if caught_by and (objcaught or not deadline_only(fails)):
         return {"verdict": "caught"}
     other = ("failed only by the deadline" if deadline_only(fails)
              else "no test it names failed; new failures: " + names(fails) if fails
@@ -242,6 +245,19 @@ def verdict_of(m, fails, skips, caught_by):
     if m.equivalent:
         return {"verdict": "equivalent", "why": m.equivalent}
     return {"verdict": "survived", "why": other}
+
+
+def object_check(lab, mutant, configs):
+    """{config: (rc, output)} of the mutant's Object-check: script on each
+    built kernel; {} when it has none."""
+    if not mutant.objcheck:
+        return {}
+    out = {}
+    for c in configs:
+        p = subprocess.run([PY, str(REPO / mutant.objcheck), str(lab.mbuild / f"kernel-{c}")],
+                           capture_output=True, text=True)
+        out[c] = (p.returncode, (p.stdout + p.stderr).strip())
+    return out
 
 
 def deadline_only(fails):
@@ -268,6 +284,10 @@ def run_mutants(args, mutants, entries, lab, out, say):
         raise LabError(f"the baseline boots produced no results (see {log})")
     rows, broken = [], {}
     for m in mutants:
+        for c, (rc, text) in object_check(lab, m, configs).items():
+            if rc != 0:
+                broken[m.id] = f"object check on the {c} kernel: {text[:200]}"
+                say(f"mutation: {m.id}: {broken[m.id]}")
         for e in m.expect:
             hits = [k for k, r in base.items() if matches(e, *k)]
             bad = [k for k in hits if base[k]["result"] not in ("pass", "skip")]
@@ -300,15 +320,22 @@ def run_mutants(args, mutants, entries, lab, out, say):
                               rootfs=False):
                 row.update(verdict="error", why="does not build (a mutant must build)")
             else:
+                objc = object_check(lab, m, sorted({entries[b].get("config", "qemu")
+                                                    for b in m.boots}))
                 mrun, now = lab.boot(m.boots, f"mutant-{m.id}", log)
                 fails = new_failures(base, now) if mrun else []
                 skips = new_skips(base, now) if mrun else []
                 caught_by = sorted({f"{j}:{t}" for j, t, _ in fails
                                     if any(matches(e, j, t) for e in m.expect)})
+                objcaught = [f"object check ({c}): {(text or 'failed').splitlines()[0][:120]}"
+                             for c, (rc, text) in objc.items() if rc == 1]
+                caught_by += objcaught
+                if any(rc not in (0, 1) for rc, _ in objc.values()):
+                    row["object_check_error"] = "; ".join(t for _, t in objc.values())[:300]
                 row.update(run=str(mrun) if mrun else None, new_failures=[
                     {"job": j, "test": t, "detail": d} for j, t, d in fails], caught_by=caught_by,
                     pass_to_skip=[{"job": j, "test": t, "detail": d} for j, t, d in skips])
-                row.update(verdict_of(m, fails, skips, caught_by) if mrun
+                row.update(verdict_of(m, fails, skips, caught_by, bool(objcaught)) if mrun
                            else {"verdict": "error", "why": "no results"})
         finally:
             if applied.returncode == 0:

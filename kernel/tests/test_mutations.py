@@ -197,3 +197,43 @@ def test_a_catcher_that_only_skips_at_baseline_is_an_error(tmp_path):
     _, rows = mc.run_mutants(None, ms, {"ks-block": {}}, lab, out, lambda m: None)
     assert rows[0]["verdict"] == "error" and "only skips at baseline" in rows[0]["why"]
     assert len(lab.boots) == 1          # the baseline only: nothing to gain from booting it
+
+
+def test_an_object_check_catches_what_no_boot_shows(tmp_path):
+    # a mutant TCG cannot show (equivalent) is caught by its Object-check:
+    # a script run on each built kernel (0 pass, 1 fail); at baseline it
+    # must pass, else the mutant is an error
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "f.c").write_text("ok\n")
+    check = tmp_path / "objcheck.py"
+    check.write_text("import sys, pathlib\n"
+                     "sys.exit(1 if 'bad' in (pathlib.Path(sys.argv[1]) / 'obj').read_text()"
+                     " else 0)\n")
+
+    class BuildingLab(FakeLab):
+        mbuild = tmp_path / "mb"
+
+        def make(self, configs, log, rootfs=True):
+            for c in configs:
+                (self.mbuild / f"kernel-{c}").mkdir(parents=True, exist_ok=True)
+                (self.mbuild / f"kernel-{c}" / "obj").write_text((self.tree / "f.c").read_text())
+            return True
+    job = "ks-block-assume-4c-2048m"
+    lab = BuildingLab(tree, lambda tag: {(job, "kselftest.boot"): {"result": "pass"}})
+    p = tmp_path / "nobarrier.patch"
+    p.write_text(f"Mutant: m\nClass: c\nBoots: ks-block\nObject-check: {check}\n"
+                 "Equivalent-under-TCG: the walker sees every store at once\n"
+                 "Hardware-catcher: the object check\n---\n"
+                 "--- a/f.c\n+++ b/f.c\n@@ -1 +1 @@\n-ok\n+bad\n")
+    m = mc.Mutant(p)
+    out = tmp_path / "out"
+    out.mkdir()
+    _, rows = mc.run_mutants(None, [m], {"ks-block": {}}, lab, out, lambda s: None)
+    assert rows[0]["verdict"] == "caught", rows[0]
+    assert rows[0]["caught_by"][0].startswith("object check (qemu)")
+    # the same check failing on the unmutated kernel makes the mutant an error
+    (tree / "f.c").write_text("bad-base\n")
+    p.write_text(p.read_text().replace("-ok\n+bad\n", "-bad-base\n+ok\n"))
+    _, rows = mc.run_mutants(None, [mc.Mutant(p)], {"ks-block": {}}, lab, out, lambda s: None)
+    assert rows[0]["verdict"] == "error" and "object check on the qemu kernel" in rows[0]["why"]
