@@ -4,6 +4,11 @@ Patch 0007 prints, once all CPUs are up:
 
   linear map: bbml2 options=<opts> boot_cpu=<0|1> system=<0|1> map=<blocks|pte>
               repainted=<0|1> repaint_ns=<n> repaint_pmd_tables=<n> repaint_pte_tables=<n>
+              repaint_prep_ns=<n>
+
+repaint_ns is the stop_machine() window; repaint_prep_ns (since the repaint
+fills its tables before that window; absent from older kernels' lines) the
+preparation before it.
 
 parse() reads it (key=value pairs, so a new key does not break old runs) from
 a console or dmesg text; state() says which of the three outcomes the boot
@@ -14,7 +19,7 @@ import re
 
 LINE = re.compile(r"linear map: bbml2 (?P<kv>(?:\S+=\S*\s*)+)$")
 INTS = ("boot_cpu", "system", "repainted", "repaint_ns", "repaint_pmd_tables",
-        "repaint_pte_tables")
+        "repaint_pte_tables", "repaint_prep_ns")
 
 
 def parse(text):
@@ -57,5 +62,8 @@ def summary(info):
         return s
     ns = info.get("repaint_ns")
     ms = f" in {ns / 1e6:.1f} ms" if isinstance(ns, int) else ""
+    prep = info.get("repaint_prep_ns")
+    if isinstance(prep, int):
+        ms += f" after {prep / 1e6:.1f} ms of preparation"
     return (f"repainted{ms} ({info.get('repaint_pmd_tables', '?')} PMD + "
             f"{info.get('repaint_pte_tables', '?')} PTE tables)")

@@ -30,3 +30,14 @@ def test_console_interleaving_and_bad_values():
     assert linmap.state(linmap.parse("bbml2-lab: x" + BLOCKS + "\n" + REPAINT)) == "repainted"
     info = linmap.parse("linear map: bbml2 options=none boot_cpu=x system=1 map=sideways")
     assert info["boot_cpu"] is None and linmap.state(info) is None
+
+
+def test_preparation_key_and_old_lines():
+    # since the repaint fills its tables before stop_machine() the line ends
+    # with repaint_prep_ns; the lines of older kernels (REPAINT) still parse
+    new = REPAINT.replace("repaint_ns=74229168", "repaint_ns=181000") + " repaint_prep_ns=9630000"
+    info = linmap.parse(new)
+    assert info["repaint_ns"] == 181000 and info["repaint_prep_ns"] == 9630000
+    assert linmap.summary(info) == ("repainted in 0.2 ms after 9.6 ms of preparation "
+                                    "(0 PMD + 509 PTE tables)")
+    assert "repaint_prep_ns" not in linmap.parse(REPAINT)

@@ -34,6 +34,14 @@
  * test hook: hibernation itself needs a swap device our guests lack).
  * Catches the copy keeping the block invalid (upstream 15bfba1ad77f's
  * trans_pgd half, review N3): the restore would fault on it.
+ * repaint_change_rebuilt: with arm64.linear_map_test=repaint-change on a
+ * boot that repaints, the kernel changed one block (a software bit) after
+ * the repaint filled its new page table and before stop_machine()
+ * installed it: every one of the page entries that replaced the block
+ * must carry the change, the repaint must count exactly one rebuilt
+ * block, and ptdump must show the block's range page mapped. Catches a
+ * window that installs the table prepared before the change (a stale
+ * mapping: on a real change, wrong permissions) or that skips the block.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -292,6 +300,49 @@ TEST(hibernation_copy_revalidates)
 	ASSERT_EQ(0, sess_cmd(fd, NULL, 0, "change valid 0x%lx %lu", addr, n));
 out:
 	close(fd);
+}
+
+TEST(repaint_change_rebuilt)
+{
+	char err[512], val[32];
+	unsigned long addr, entries, marked;
+	const struct pt_line *l;
+	struct lm_info info;
+	struct pt_map m;
+
+	if (access(HOOKS, R_OK))
+		SKIP(return, "no %s: a kernel without the series' test hooks (CONFIG_ARM64_LINEAR_MAP_TEST; mainline has none)",
+		     HOOKS);
+	ASSERT_EQ(0, hook_key("repaint_change", val, sizeof(val)))
+		TH_LOG("%s has no repaint_change key", HOOKS);
+	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
+	if (!strcmp(val, "untried")) {
+		if (!info.repainted)
+			SKIP(return, "no repaint on this boot (linear_map=%s)",
+			     info.linear_map);
+		EXPECT_EQ(0UL, info.repaint_rebuilt);
+		SKIP(return, "not tried: boot with arm64.linear_map_test=repaint-change");
+	}
+	addr = strtoul(val, NULL, 16);
+	ASSERT_EQ(0, hook_key("repaint_change_entries", val, sizeof(val)));
+	entries = strtoul(val, NULL, 0);
+	ASSERT_EQ(0, hook_key("repaint_change_marked", val, sizeof(val)));
+	marked = strtoul(val, NULL, 0);
+
+	EXPECT_EQ(1, info.repainted);
+	EXPECT_LT(0UL, entries);
+	EXPECT_EQ(entries, marked)
+		TH_LOG("block at 0x%lx: %lu of its %lu page entries carry the change made after the preparation",
+		       addr, marked, entries);
+	EXPECT_EQ(1UL, info.repaint_rebuilt);
+
+	ASSERT_EQ(0, ptdump_read(&m, err, sizeof(err))) TH_LOG("%s", err);
+	l = pt_map_line(&m, addr);
+	ASSERT_NE(NULL, l) TH_LOG("0x%lx is not in ptdump", addr);
+	EXPECT_EQ(PT_PTE, l->level)
+		TH_LOG("0x%lx is mapped at level %d after the repaint", addr, l->level);
+	EXPECT_FALSE(l->hole);
+	pt_map_free(&m);
 }
 
 int main(int argc, char **argv)

@@ -106,10 +106,20 @@ TEST(debugfs_matches_cmdline)
 		EXPECT_EQ(0, st.info.rodata_full);
 	}
 
-	/* The repaint report is consistent with whether it ran. */
+	/*
+	 * The repaint report is consistent with whether it ran. Its tables
+	 * are filled before stop_machine(), and refilled inside only for a
+	 * block changed in between: the test hook's one, or none.
+	 */
 	if (st.info.repainted) {
+		const char *hook = cmdline_param("arm64.linear_map_test", buf,
+						 sizeof(buf));
+
 		EXPECT_LT(0ULL, st.info.repaint_ns);
 		EXPECT_LE(st.info.repaint_ns, st.info.repaint_stop_machine_ns);
+		EXPECT_LT(0ULL, st.info.repaint_prep_ns);
+		EXPECT_EQ(hook && strstr(hook, "repaint-change") ? 1UL : 0UL,
+			  st.info.repaint_rebuilt);
 		EXPECT_LT(0UL, st.info.repaint.tables_pte);
 		EXPECT_EQ(0, st.info.requires_bbml2);
 	} else {
@@ -117,6 +127,8 @@ TEST(debugfs_matches_cmdline)
 
 		EXPECT_EQ(0ULL, st.info.repaint_ns);
 		EXPECT_EQ(0ULL, st.info.repaint_stop_machine_ns);
+		EXPECT_EQ(0ULL, st.info.repaint_prep_ns);
+		EXPECT_EQ(0UL, st.info.repaint_rebuilt);
 		EXPECT_TRUE(lm_counts_equal(&zero, &st.info.repaint));
 	}
 	/* Nothing may split on demand unless blocks are in use. */
@@ -197,7 +209,7 @@ static void boot_log_mainline(struct __test_metadata *_metadata,
 TEST(boot_log_line)
 {
 	unsigned long pmd_tables, pte_tables;
-	unsigned long long ns;
+	unsigned long long ns, prep_ns;
 	int boot_cpu, system, repainted, found = 0, cleared = 0, detected = 0;
 	int want_cleared;
 	char opts[64], map[16], cpu1[128];
@@ -232,9 +244,9 @@ TEST(boot_log_line)
 			continue;
 		found++;
 		TH_LOG("boot log: %s", m);
-		ASSERT_EQ(8, sscanf(m, LOG_LINE "%63s boot_cpu=%d system=%d map=%15s repainted=%d repaint_ns=%llu repaint_pmd_tables=%lu repaint_pte_tables=%lu",
+		ASSERT_EQ(9, sscanf(m, LOG_LINE "%63s boot_cpu=%d system=%d map=%15s repainted=%d repaint_ns=%llu repaint_pmd_tables=%lu repaint_pte_tables=%lu repaint_prep_ns=%llu",
 				    opts, &boot_cpu, &system, map, &repainted,
-				    &ns, &pmd_tables, &pte_tables))
+				    &ns, &pmd_tables, &pte_tables, &prep_ns))
 			TH_LOG("unexpected format: %s", m);
 		/* The log, the debugfs file and the command line agree. */
 		EXPECT_STREQ(st.info.options, opts);
@@ -248,6 +260,7 @@ TEST(boot_log_line)
 		EXPECT_EQ(st.info.repainted, repainted);
 		EXPECT_EQ(st.e.repainted, repainted);
 		EXPECT_EQ(st.info.repaint_ns, ns);
+		EXPECT_EQ(st.info.repaint_prep_ns, prep_ns);
 		EXPECT_EQ(st.info.repaint.tables_pmd, pmd_tables);
 		EXPECT_EQ(st.info.repaint.tables_pte, pte_tables);
 	}

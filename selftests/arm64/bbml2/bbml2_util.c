@@ -132,6 +132,8 @@ int lm_info_read(struct lm_info *info, char *err, size_t len)
 		K("repainted", repainted, 'i'),
 		K("repaint_ns", repaint_ns, 'U'),
 		K("repaint_stop_machine_ns", repaint_stop_machine_ns, 'U'),
+		K("repaint_prep_ns", repaint_prep_ns, 'U'),
+		K("repaint_rebuilt", repaint_rebuilt, 'u'),
 		K("repaint_split_pud", repaint.pud, 'u'),
 		K("repaint_split_cont_pmd", repaint.cont_pmd, 'u'),
 		K("repaint_split_pmd", repaint.pmd, 'u'),

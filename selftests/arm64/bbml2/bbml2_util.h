@@ -29,6 +29,8 @@ struct lm_info {
 	int boot_cpu_bbml2, system_bbml2;
 	int blocks_at_boot, requires_bbml2, repainted;
 	unsigned long long repaint_ns, repaint_stop_machine_ns;
+	unsigned long long repaint_prep_ns;
+	unsigned long repaint_rebuilt;
 	struct lm_counts repaint, split;
 	unsigned long split_failures;
 	unsigned long lm_start, lm_end, alias_start, alias_end;
