@@ -307,11 +307,15 @@ SWEEP_REPEAT ?= 5
 SWEEP_ICOUNT_REPEAT ?= 4
 SWEEP_AA_REPEAT ?= 8
 SWEEP_OUT ?= $(RESULTS)/reports/ram-sweep-$(shell date -u +%Y%m%d)
+# the repaint against mainline's on the el2shim mixed board (bench/functime.py,
+# bench/repaintcmp.py): builds the mainline kernel too; SWEEP_MAINLINE=0 skips it
+SWEEP_MAINLINE ?= 1
+SWEEP_FUNCTIME_MEM ?= 1024,2048,4096,8192,16384
 SWEEP_ARGS = --kernel $(call KIMAGE,qemu) --initrd $(BUILD)/rootfs-bench-qemu.cpio.gz \
 	--results $(RESULTS)
 
 .PHONY: bench-sweep
-bench-sweep: $(call KIMAGE,qemu) $(SMOKE)
+bench-sweep: $(call KIMAGE,qemu) $(SMOKE) $(EL2SHIM)
 	$(MAKE) -C bench O=$(BUILD)/bench-bin initramfs INITRD=$(BUILD)/rootfs-bench-qemu.cpio.gz \
 		BUSYBOX=$(BUSYBOX) EXTRA_BIN=$(SMOKE)
 	start=$$(date +%s); \
@@ -326,6 +330,17 @@ bench-sweep: $(call KIMAGE,qemu) $(SMOKE)
 	echo "bench-sweep: boots took $$(( $$(date +%s) - start )) s"; \
 	$(MAKE) report REPORT_OUT=$(SWEEP_OUT) RUNS="$$(sed -n 's/^results: //p' \
 		$(BUILD)/sweep-tcg.log $(BUILD)/sweep-icount.log $(BUILD)/sweep-aa.log | tr '\n' ' ')"
+ifneq ($(SWEEP_MAINLINE),0)
+	$(MAKE) CONFIG=mainline $(call KIMAGE,mainline)
+	rm -f $(SWEEP_OUT)/functime-series.jsonl $(SWEEP_OUT)/functime-mainline.jsonl
+	nice -n 10 $(PY) bench/functime.py --build $(call KOUT,qemu) --mem $(SWEEP_FUNCTIME_MEM) \
+		--shim $(EL2SHIM) --repeat 2 --out $(SWEEP_OUT)/functime-series.jsonl >/dev/null
+	nice -n 10 $(PY) bench/functime.py --build $(call KOUT,mainline) --mem $(SWEEP_FUNCTIME_MEM) \
+		--shim $(EL2SHIM) --repeat 2 --out $(SWEEP_OUT)/functime-mainline.jsonl >/dev/null
+	$(PY) bench/repaintcmp.py --series $(SWEEP_OUT)/functime-series.jsonl \
+		--mainline $(SWEEP_OUT)/functime-mainline.jsonl -o $(SWEEP_OUT) \
+		$$(sed -n 's/^results: /--sweep /p' $(BUILD)/sweep-icount.log)
+endif
 
 # --- make bench-tlb: the modelled TLB (bench/tlbmodel), not part of make check
 #   every benchmark under -icount shift=0 with the TLB-model plugin, modes

@@ -234,6 +234,31 @@ def test_ram_sweep_model_fit_and_ratio(tmp_path):
     assert "map_mem(): **not instrumented**" in md and "instruction time" in md
 
 
+def test_ram_sweep_preparation_and_whole_ratio(tmp_path):
+    # a kernel that fills the repaint's tables before the window reports the
+    # preparation apart: window and whole repaint each get their memset ratio
+    prep = {"repaint_prep_ns": 600_000}
+    ds = report.collect([sweep_run(tmp_path, extra_lm=prep)])
+    c = ramsweep.analyse(ds)["clocks"]["icount"]
+    rows = {(r["mode"], r["mem_mb"]): r for r in c["rows"]}
+    rep = rows[("assume-repaint", 2048)]
+    assert rep["prep_ms"] == pytest.approx(0.6)
+    assert rep["repaint_over_memset"] == pytest.approx(41e6 / (500 * 1022))
+    assert rep["whole_over_memset"] == pytest.approx((41e6 + 600_000) / (500 * 1022))
+    assert rows[("off", 2048)]["prep_ms"] is None
+    assert c["fits"]["assume-repaint"]["prep_ms"]["intercept"] == pytest.approx(0.6)
+    md = ramsweep.render_md({"clocks": {"icount": c}, "map_mem": "not instrumented"})
+    assert "whole repaint (preparation + window) / memset" in md
+    assert "| preparation ms | whole / memset |" in md
+    # the runs of kernels without the key stay readable: no whole ratio
+    ds = report.collect([sweep_run(tmp_path, name="20261201T000000Z-bench-sweep-y")])
+    c = ramsweep.analyse(ds)["clocks"]["icount"]
+    rep = {(r["mode"], r["mem_mb"]): r for r in c["rows"]}[("assume-repaint", 2048)]
+    assert rep["prep_ms"] is None and rep["whole_over_memset"] is None
+    assert "no preparation in this kernel" in ramsweep.render_md(
+        {"clocks": {"icount": c}, "map_mem": "not instrumented"})
+
+
 def test_ram_sweep_model_mismatch_and_map_mem(tmp_path):
     ds = report.collect([sweep_run(tmp_path, extra_lm={"map_mem_ns": 123}, icount=False)])
     for o in ds["objects"]:
