@@ -146,7 +146,12 @@ out:
 	close(fd);
 }
 
-TEST(prefinal_split_refused)
+/*
+ * The split the kernel tried at boot under arm64.linear_map_test=prefinal,
+ * recorded under @key, was refused with -EBUSY; @when says when it ran.
+ */
+static void hook_split_refused(struct __test_metadata *_metadata,
+			       const char *key, const char *when)
 {
 	struct lm_info info;
 	char err[512], val[32];
@@ -154,8 +159,8 @@ TEST(prefinal_split_refused)
 	if (access(HOOKS, R_OK))
 		SKIP(return, "no %s: a kernel without the series' test hooks (CONFIG_ARM64_LINEAR_MAP_TEST; mainline has none)",
 		     HOOKS);
-	ASSERT_EQ(0, hook_key("prefinal_split", val, sizeof(val)))
-		TH_LOG("%s has no prefinal_split key", HOOKS);
+	ASSERT_EQ(0, hook_key(key, val, sizeof(val)))
+		TH_LOG("%s has no %s key", HOOKS, key);
 	if (!strcmp(val, "untried"))
 		SKIP(return, "not tried: boot with arm64.linear_map_test=prefinal");
 	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
@@ -163,28 +168,19 @@ TEST(prefinal_split_refused)
 		SKIP(return, "page mapped from boot (linear_map=%s): nothing to refuse",
 		     info.linear_map);
 	EXPECT_EQ(-EBUSY, atoi(val))
-		TH_LOG("a split before the capabilities were final, with secondaries online, returned %s",
-		       val);
+		TH_LOG("a split %s returned %s", when, val);
+}
+
+TEST(prefinal_split_refused)
+{
+	hook_split_refused(_metadata, "prefinal_split",
+			   "before the capabilities were final, with secondaries online");
 }
 
 TEST(window_split_refused)
 {
-	struct lm_info info;
-	char err[512], val[32];
-
-	if (access(HOOKS, R_OK))
-		SKIP(return, "no %s: a kernel without the series' test hooks (CONFIG_ARM64_LINEAR_MAP_TEST; mainline has none)",
-		     HOOKS);
-	ASSERT_EQ(0, hook_key("window_split", val, sizeof(val)))
-		TH_LOG("%s has no window_split key", HOOKS);
-	if (!strcmp(val, "untried"))
-		SKIP(return, "not tried: boot with arm64.linear_map_test=prefinal");
-	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
-	if (!info.blocks_at_boot)
-		SKIP(return, "page mapped from boot (linear_map=%s): nothing to refuse",
-		     info.linear_map);
-	EXPECT_EQ(-EBUSY, atoi(val))
-		TH_LOG("a split while a started CPU was not online yet returned %s", val);
+	hook_split_refused(_metadata, "window_split",
+			   "while a started CPU was not online yet");
 }
 
 /* The size of the leaf that maps @addr (module "leaf"), 0 if none. */
@@ -200,33 +196,59 @@ static unsigned long leaf_size(int fd, unsigned long addr, int *valid)
 	return p ? strtoul(p + 5, NULL, 10) : 0;
 }
 
+/*
+ * A fresh allocation of @order still mapped by one block of at least @pmd
+ * bytes, held by a module session returned in *fd. 0 with *fd = -1 when
+ * the kernel lacks the hooks or the module, the linear map has no blocks,
+ * or no allocation landed on a block in NTRIES tries; @why says which.
+ */
+static unsigned long held_block(struct __test_metadata *_metadata, int order,
+				unsigned long pmd, int *fd, char *why, size_t len)
+{
+	unsigned long a;
+	struct lm_info info;
+	char err[512], *p;
+	int k, valid;
+
+	*fd = -1;
+	if (access(HOOKS, R_OK) || access(MODULE_CTL, W_OK)) {
+		snprintf(why, len, "no %s or %s: a kernel without the series' test hooks and module",
+			 HOOKS, MODULE_CTL);
+		return 0;
+	}
+	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
+	if (!info.requires_bbml2) {
+		snprintf(why, len, "the linear map is page mapped (linear_map=%s): no block to test",
+			 info.linear_map);
+		return 0;
+	}
+	*fd = sess_open();
+	ASSERT_LE(0, *fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
+	for (k = 0; k < NTRIES; k++) {
+		ASSERT_EQ(0, sess_cmd(*fd, result, sizeof(result), "alloc %d 1", order));
+		p = strstr(result, "0x");
+		ASSERT_NE(NULL, p);
+		a = strtoul(p, NULL, 16);
+		if (leaf_size(*fd, a, &valid) >= pmd)
+			return a;
+	}
+	close(*fd);
+	*fd = -1;
+	snprintf(why, len, "no block of order %d still block mapped in %d tries",
+		 order, NTRIES);
+	return 0;
+}
+
 TEST(irqs_off_map_splits_nothing)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	int order = pmd_block_order(page), fd, k, ret, valid = -1;
-	unsigned long addr = 0, mid, n, size, pmd = (unsigned long)page << order;
-	struct lm_info info;
-	char err[512], *p;
+	int order = pmd_block_order(page), fd, ret, valid = -1;
+	unsigned long addr, mid, n, size, pmd = (unsigned long)page << order;
+	char why[256];
 
-	if (access(HOOKS, R_OK) || access(MODULE_CTL, W_OK))
-		SKIP(return, "no %s or %s: a kernel without the series' test hooks and module",
-		     HOOKS, MODULE_CTL);
-	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
-	if (!info.requires_bbml2)
-		SKIP(return, "the linear map is page mapped (linear_map=%s): nothing to split",
-		     info.linear_map);
-
-	fd = sess_open();
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
-	for (k = 0; k < NTRIES && !addr; k++) {
-		ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "alloc %d 1", order));
-		p = strstr(result, "0x");
-		ASSERT_NE(NULL, p);
-		if (leaf_size(fd, strtoul(p, NULL, 16), &valid) >= pmd)
-			addr = strtoul(p, NULL, 16);
-	}
+	addr = held_block(_metadata, order, pmd, &fd, why, sizeof(why));
 	if (!addr)
-		SKIP(goto out, "no block of order %d still block mapped in %d tries", order, NTRIES);
+		SKIP(return, "%s", why);
 	n = 1UL << order;
 	mid = addr + (n / 2) * page;
 
@@ -250,37 +272,19 @@ TEST(irqs_off_map_splits_nothing)
 	EXPECT_EQ(1, valid);
 	ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "probe 0x%lx 1", mid));
 	EXPECT_EQ(0, strncmp(result, "rw", 2)) TH_LOG("probe after the map back: %.8s", result);
-out:
 	close(fd);
 }
 
 TEST(hibernation_copy_revalidates)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	int order = pmd_block_order(page), fd, k, ret, valid = -1;
-	unsigned long addr = 0, n, pmd = (unsigned long)page << order;
-	struct lm_info info;
-	char err[512], *p;
+	int order = pmd_block_order(page), fd, ret, valid = -1;
+	unsigned long addr, n, pmd = (unsigned long)page << order;
+	char why[256], *p;
 
-	if (access(HOOKS, R_OK) || access(MODULE_CTL, W_OK))
-		SKIP(return, "no %s or %s: a kernel without the series' test hooks and module",
-		     HOOKS, MODULE_CTL);
-	ASSERT_EQ(0, lm_info_read(&info, err, sizeof(err))) TH_LOG("%s", err);
-	if (!info.requires_bbml2)
-		SKIP(return, "the linear map is page mapped (linear_map=%s): no block to invalidate",
-		     info.linear_map);
-
-	fd = sess_open();
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
-	for (k = 0; k < NTRIES && !addr; k++) {
-		ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "alloc %d 1", order));
-		p = strstr(result, "0x");
-		ASSERT_NE(NULL, p);
-		if (leaf_size(fd, strtoul(p, NULL, 16), &valid) >= pmd)
-			addr = strtoul(p, NULL, 16);
-	}
+	addr = held_block(_metadata, order, pmd, &fd, why, sizeof(why));
 	if (!addr)
-		SKIP(goto out, "no block of order %d still block mapped in %d tries", order, NTRIES);
+		SKIP(return, "%s", why);
 	n = 1UL << order;
 
 	ret = sess_cmd(fd, result, sizeof(result), "tcopy 0x%lx 0x%lx", addr, pmd);

@@ -52,22 +52,29 @@ static int change_on(int fd, int cpu, const char *op, unsigned long addr,
 	return sess_cmd(fd, NULL, 0, "change %s 0x%lx %d", op, addr, npages);
 }
 
+/* A module session in *fd holding a fresh order-9 block: its address. */
+static unsigned long held_order9(struct __test_metadata *_metadata, int *fd)
+{
+	char *s;
+
+	*fd = sess_open();
+	ASSERT_LE(0, *fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
+	ASSERT_EQ(0, sess_cmd(*fd, result, sizeof(result), "alloc 9 1"));
+	s = strstr(result, "0x");
+	ASSERT_NE(NULL, s);
+	return strtoul(s, NULL, 16);
+}
+
 TEST(seen_from_another_cpu)
 {
 	int cpus[MAX_CPUS], n = online_cpus(cpus, MAX_CPUS), fd;
 	long page = sysconf(_SC_PAGESIZE);
 	unsigned long addr;
 	const char *p;
-	char *s;
 
 	if (n < 2)
 		SKIP(return, "%d CPU(s) online: no other CPU to look from", n);
-	fd = sess_open();
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
-	ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "alloc 9 1"));
-	s = strstr(result, "0x");
-	ASSERT_NE(NULL, s);
-	addr = strtoul(s, NULL, 16) + 3 * page;
+	addr = held_order9(_metadata, &fd) + 3 * page;
 
 	/* cpus[1] caches a writable entry; cpus[0] changes the page. */
 	p = probe_on(fd, cpus[1], addr);
@@ -165,17 +172,11 @@ TEST(range_seen_from_another_cpu)
 	long page = sysconf(_SC_PAGESIZE);
 	unsigned long addr;
 	int round;
-	char *s;
 
 	if (n < 2)
 		SKIP(return, "%d CPU(s) online: no other CPU to look from", n);
-	fd = sess_open();
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", MODULE_CTL, strerror(errno));
-	ASSERT_EQ(0, sess_cmd(fd, result, sizeof(result), "alloc 9 1"));
-	s = strstr(result, "0x");
-	ASSERT_NE(NULL, s);
 	/* Not the start of the block: a range whose ends lie inside it. */
-	addr = strtoul(s, NULL, 16) + 5 * page;
+	addr = held_order9(_metadata, &fd) + 5 * page;
 
 	/*
 	 * Several rounds: under QEMU a page invalidation that reaches the
