@@ -280,18 +280,25 @@ def _urls(args, spec, board):
 
 
 def cmd_render(args):
-    """render: every job rendered and schema-validated; optionally written out."""
+    """render: every job rendered and schema-validated; optionally written
+    out (into a new directory, made once every job has rendered)."""
     matrix, specs = specs_of(args)
     renderer = render.Renderer(device_types_dir=args.device_types)
     out = Path(args.out) if args.out else None
-    if out:
-        out.mkdir(parents=True, exist_ok=False)
+    done = []
     for spec in specs:
         board = matrix.boards[spec.board]
         shim = (REPO / "build/el2shim/el2shim.bin").as_uri() \
             if board.get("qemu", {}).get("el2shim") else None
         job, _ = renderer.job(spec, board, *_urls(args, spec, board), shim_url=shim)
         render.validate_job(job, where=f"job {spec.name}")
+        done.append((spec, board, job))
+    if out:
+        try:
+            out.mkdir(parents=True, exist_ok=False)
+        except OSError as e:
+            raise LabError(f"--out {out}: cannot create a new directory: {e.strerror}") from None
+    for spec, board, job in done:
         if out:
             (out / f"{spec.name}.job.yaml").write_text(render.dump(job))
             if board["kind"] == "qemu":

@@ -356,24 +356,65 @@ class Matrix:
         for count in e["cpus"]:
             board_cpus(board, count)
 
+    def plan_list(self, plan):
+        """The plan names of a --plan value: one name, or several separated
+        by commas ("nightly,nightly-mainline"). LabError for an unknown or
+        repeated plan, and for an entry name two of the plans share (their
+        job names would collide; never renamed silently)."""
+        names = [p.strip() for p in str(plan).split(",")]
+        for name in names:
+            if name not in self.plans:
+                raise LabError(f"{self.path}: unknown plan '{name}' "
+                               f"(known: {', '.join(self.plans)})")
+        seen, owner = set(), {}
+        for name in names:
+            if name in seen:
+                raise LabError(f"--plan {plan}: plan '{name}' is given twice")
+            seen.add(name)
+            for entry in self.plans[name]:
+                other = owner.setdefault(entry["name"], name)
+                if other != name:
+                    raise LabError(f"--plan {plan}: entry '{entry['name']}' is in plans "
+                                   f"'{other}' and '{name}': rename one of them "
+                                   "(job names start with it)")
+        return names
+
     def expand(self, plan, overrides=None):
-        """JobSpecs for a plan. overrides: board/config/cpus/mem_mb/modes/cmdline/
-        timeout_min (from the command line; cmdline appends, the others replace)."""
-        if plan not in self.plans:
-            raise LabError(f"{self.path}: unknown plan '{plan}' (known: {', '.join(self.plans)})")
-        return self.expand_entries(self.plans[plan], overrides, where=f"plans/{plan}")
+        """JobSpecs for a plan, or for several ("a,b": a's jobs, then b's).
+        overrides: board/config/cpus/mem_mb/modes/cmdline/timeout_min (from
+        the command line; cmdline appends, the others replace)."""
+        return self._joined(plan, [(name, self.expand_entries(
+            self.plans[name], overrides, where=f"plans/{name}")) for name in self.plan_list(plan)])
 
     def expand_only(self, plan, names, overrides=None):
-        """JobSpecs of the named entries of a plan (in the plan's order)."""
+        """JobSpecs of the named entries of a plan, or of several plans (in
+        the plans' order)."""
         self.expand(plan)
         names = [n.strip() for n in names if n.strip()]
-        known = [e["name"] for e in self.plans[plan]]
+        plans = self.plan_list(plan)
+        known = [e["name"] for p in plans for e in self.plans[p]]
         unknown = [n for n in names if n not in known]
         if unknown or not names:
             raise LabError(f"--only: no entry {', '.join(unknown) or '(none given)'} in plan "
                            f"'{plan}' (known: {', '.join(known)})")
-        return self.expand_entries([e for e in self.plans[plan] if e["name"] in names],
-                                   overrides, where=f"plans/{plan}")
+        return self._joined(plan, [(p, self.expand_entries(
+            [e for e in self.plans[p] if e["name"] in names], overrides, where=f"plans/{p}"))
+            for p in plans])
+
+    @staticmethod
+    def _joined(plan, per_plan):
+        """The jobs of [(plan name, jobs)] in order; LabError naming both
+        plans if two of them make a job of the same name (a plan's own
+        repeats are numbered _2 by expand_entries)."""
+        owner, jobs = {}, []
+        for name, specs in per_plan:
+            for spec in specs:
+                other = owner.setdefault(spec.name, name)
+                if other != name:
+                    raise LabError(f"--plan {plan}: job '{spec.name}' comes from plans "
+                                   f"'{other}' and '{name}': rename an entry of one of them")
+                jobs.append(spec)
+        return jobs
 
     def expand_entries(self, entries, overrides=None, where="entry"):
         """JobSpecs for explicit entries (dicts with at least name and suite)."""

@@ -67,3 +67,23 @@ def test_render_and_validate_commands(tmp_path, capsys):
 def test_lab_board_without_url_is_an_error(capsys):
     assert cli.main(["render", "--plan", "smoke", "--board", "rpi4-01"]) == 2
     assert "give --artifact-url" in capsys.readouterr().err
+
+
+def test_render_nightly_mainline_without_built_kernels(tmp_path, capsys):
+    """The mainline plan of the nightly renders and validates from paths
+    and URLs alone; --out is made once every job rendered, and an existing
+    one is a one-line error."""
+    out = tmp_path / "o"
+    argv = ["render", "--plan", "nightly,nightly-mainline", "--kernel-dir", "/b/kernel-{config}"]
+    assert cli.main(argv + ["--out", str(out)]) == 2      # lab boards need --artifact-url
+    assert "give --artifact-url" in capsys.readouterr().err and not out.exists()
+    argv += ["--artifact-url", "http://srv/a", "--out", str(out)]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 18 and lines[-1].startswith("mainline-late-cpu-lab-none-4c-2048m: valid")
+    uniform = (out / "mainline-uniform-kselftest-none-4c-2048m.job.yaml").read_text()
+    assert "url: http://srv/a/mainline/Image" in uniform
+    assert "url: http://srv/a/mainline/dtbs/qemu/virt-4c-2048m.dtb" in uniform
+    assert "arm64.bbml2" not in uniform
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err == f"error: --out {out}: cannot create a new directory: File exists\n"

@@ -214,3 +214,60 @@ def test_only_selects_entries_of_a_plan(files):
         m.expand_only("check", ["smoke", "nope"])
     with pytest.raises(LabError, match=r"unknown plan"):
         m.expand_only("nope", ["smoke"])
+
+
+def test_several_plans_expand_in_order(files):
+    """--plan a,b: a's jobs then b's, each as its own plan expands them."""
+    m = config.load(*files)
+    both = m.expand("nightly,nightly-mainline")
+    assert [s.name for s in both] == ([s.name for s in m.expand("nightly")]
+                                      + [s.name for s in m.expand("nightly-mainline")])
+    assert m.expand(" nightly , nightly-mainline ") == both
+    only = m.expand_only("nightly,nightly-mainline", ["mainline-late-cpu-lab", "late-cpu"])
+    assert [s.name for s in only] == ["late-cpu-none-4c-2048m",
+                                      "mainline-late-cpu-lab-none-4c-2048m"]
+    with pytest.raises(LabError, match=r"--only: no entry nope in plan 'nightly,nightly-mainline' "
+                                       r"\(known: uniform-smoke, .*mainline-late-cpu-lab\)$"):
+        m.expand_only("nightly,nightly-mainline", ["nope"])
+    with pytest.raises(LabError, match=r"unknown plan 'weekly' \(known: smoke, "):
+        m.expand("nightly,weekly")
+    with pytest.raises(LabError, match=r"^--plan nightly,nightly: plan 'nightly' is given twice$"):
+        m.expand("nightly,nightly")
+
+
+def test_an_entry_name_in_two_plans_is_one_error_naming_both(files):
+    """Never a silent _2: the runs' job names are the results' keys."""
+    m = config.load(*files)
+    with pytest.raises(LabError, match=r"^--plan nightly,check: entry 'mixed-kselftest' is in "
+                                       r"plans 'nightly' and 'check': rename one of them"):
+        m.expand("nightly,check")
+    with pytest.raises(LabError, match=r"entry 'mixed-kselftest' is in plans 'nightly' and 'check'"):
+        m.expand_only("nightly,check", ["uniform-smoke"])
+    # different entries whose job names still meet: named too
+    edit(files[0], lambda d: d["plans"].update(
+        a=[{"name": "x-assume", "suite": "smoke", "modes": ["repaint"]}],
+        b=[{"name": "x", "suite": "smoke", "modes": ["assume-repaint"]}]))
+    m = config.load(*files)
+    with pytest.raises(LabError, match=r"^--plan a,b: job 'x-assume-repaint-4c-1024m' comes from "
+                                       r"plans 'a' and 'b'"):
+        m.expand("a,b")
+
+
+def test_nightly_mainline_plan(files):
+    """7.3 on the nightly's virtual boards: mode none only, the board's own
+    CPUs and memory (vboards take exactly 4 and 2048), config mainline, and
+    names apart from every other plan's (so any pair of them runs)."""
+    m = config.load(*files)
+    specs = m.expand("nightly-mainline")
+    assert [(s.entry, s.board, s.suite) for s in specs] == [
+        ("mainline-uniform-kselftest", "vboard-uniform-01", "kselftest"),
+        ("mainline-none-kselftest", "vboard-none-01", "kselftest"),
+        ("mainline-mixed-kselftest", "qemu-mixed-01", "kselftest"),
+        ("mainline-late-cpu-lab", "qemu-late-01", "late-cpu")]
+    assert {(s.config, s.mode, s.cpus, s.mem_mb) for s in specs} == {("mainline", "none", 4, 2048)}
+    assert "maxcpus=1" in specs[3].kernel_args.split()
+    assert {s.board for s in specs} <= {s.board for s in m.expand("nightly")}
+    assert all(s.entry.startswith("mainline-") for s in specs)
+    for plan in m.plans:
+        if plan != "nightly-mainline":
+            m.expand(f"{plan},nightly-mainline")
