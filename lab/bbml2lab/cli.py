@@ -180,6 +180,9 @@ def parser():
     p.add_argument("--boards", default=DEFAULTS["boards"], help="board inventory (%(default)s)")
     p.add_argument("--config", action="append", help="kernel config to publish (repeatable; "
                    "default: every config a lab board boots)")
+    p.add_argument("--boot", action="append", metavar="CONFIG:BOARD",
+                   help="BOARD also boots CONFIG (a plan running a kernel config on boards of "
+                   "another): publish its el2shim and dtb with CONFIG (repeatable)")
     p.add_argument("--build", default=REPO / "build", help="build dir (%(default)s)")
     p.add_argument("--out", default=REPO / "build/lab/artifacts", help="(%(default)s)")
     p.add_argument("--results", default=DEFAULTS["results"],
@@ -437,12 +440,13 @@ def cmd_nightly(args):
             session.meta["nightly"] = True
             if args.notify:
                 session.meta["notify"] = args.notify
+            matrix = config.load(args.matrix, args.boards)
             nightly.build_and_publish(sorted({s.config for s in specs}), REPO, session.say,
                                       build=not args.no_build, publish=not args.no_publish,
-                                      results=args.results)
+                                      results=args.results,
+                                      boots=nightly.foreign_boots(specs, matrix.boards))
             session.meta["health_checks"] = nightly.health_checks(
-                args.health_checks, config.load(args.matrix, args.boards), specs,
-                args.artifact_url, args.server, session.say)
+                args.health_checks, matrix, specs, args.artifact_url, args.server, session.say)
         try:
             code, session = lab_run(args, before=before)
         except LabError as e:          # before the run directory existed
@@ -573,9 +577,16 @@ def cmd_publish(args):
     boards = config.load_boards(Path(args.boards))
     configs = args.config or sorted({b["kernel_config"] for b in boards.values()
                                      if b["kind"] != "qemu"})
+    boots = {}
+    for pair in args.boot or []:
+        c, _, b = pair.partition(":")
+        if not c or not b or c not in configs:
+            raise LabError(f"--boot {pair}: expected CONFIG:BOARD with CONFIG one of the "
+                           f"published configs ({', '.join(configs)})")
+        boots.setdefault(c, set()).add(b)
     try:
         manifest = publish.publish(boards, configs, Path(args.build), Path(args.out), REPO,
-                                   pinned=publish.pinned_builds(args.results))
+                                   pinned=publish.pinned_builds(args.results), boots=boots)
     except OSError as e:
         raise LabError(f"publish: {e}") from None
     files = [k for k in manifest if "/" in k and k.split("/")[0] in configs]

@@ -93,12 +93,15 @@ def step(cmd, cwd, say):
 
 
 def build_and_publish(configs, repo, say, build=True, publish=True, make="make",
-                      results=None):
+                      results=None, boots=None):
     """The steps before the run, for every kernel config the plan boots
-    (and el2shim, which publish ships for the el2shim boards)."""
+    (and el2shim, which publish ships for the el2shim boards). Each
+    config's make has CONFIG=<config>: the kernel tree depends on it
+    (CONFIG=mainline builds Debian's linux-source-7.3, not the series).
+    boots: {config: boards} booting a config not their own (publish --boot)."""
     for c in configs:
         if build:
-            step([make, f"kernel-{c}", f"rootfs-{c}"], repo, say)
+            step([make, f"CONFIG={c}", f"kernel-{c}", f"rootfs-{c}"], repo, say)
     if build and configs:
         step([make, "el2shim"], repo, say)
     if publish:
@@ -107,7 +110,19 @@ def build_and_publish(configs, repo, say, build=True, publish=True, make="make",
             cmd += ["--results", results]
         for c in configs:
             cmd += ["--config", c]
+        for c, names in sorted((boots or {}).items()):
+            cmd += [x for b in sorted(names) for x in ("--boot", f"{c}:{b}")]
         step(cmd, repo, say)
+
+
+def foreign_boots(specs, boards):
+    """{config: {board}} of the jobs that boot a kernel config other than
+    their board's own (nightly-mainline: 7.3 on the series' boards)."""
+    out = {}
+    for s in specs:
+        if boards[s.board]["kernel_config"] != s.config:
+            out.setdefault(s.config, set()).add(s.board)
+    return out
 
 
 def health_checks(credentials, matrix, specs, artifact_url, uri, say=print):

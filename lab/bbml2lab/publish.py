@@ -3,7 +3,7 @@
   OUT/<config>/Image               the kernel (build/kernel-<config>/arch/arm64/boot/Image)
   OUT/<config>/initramfs.cpio.gz   the initramfs built for that config (its module)
   OUT/<config>/config              the kernel .config
-  OUT/<config>/el2shim.bin         when a board of <config> boots under el2shim
+  OUT/<config>/el2shim.bin         when a board booting <config> boots under el2shim
   OUT/<config>/dtbs/<dtb>          every dtb the boards booting <config> name:
                                    copied from the kernel build (arch/arm64/boot/dts),
                                    or, for a virtual board, QEMU's own DTB dumped with
@@ -11,6 +11,11 @@
   OUT/manifest.json                {"<config>/<file>": {"sha256", "size"}, ...,
                                     "git_revision": ..., "git_dirty": ...,
                                     "kernel_versions": {"<config>": "<uname -r>"}}
+
+The boards booting <config> are those whose inventory kernel_config it is,
+plus `boots[<config>]`: a plan that runs <config> on boards of another
+(nightly-mainline: 7.3 on the series' virtual boards) needs their el2shim
+and dtbs next to that kernel.
 
 Keys with a "/" are files; the others are provenance. Files are copied to a
 temporary name and renamed, so a server reading OUT never sees half a file;
@@ -105,9 +110,20 @@ def _git(repo):
     return rev, (bool(git("status", "--porcelain", "--untracked-files=no")) if rev else None)
 
 
-def publish(boards, configs, build, out, repo, run=subprocess.run, pinned=()):
+def users(boards, config, boots=None):
+    """{name: board} of the boards that boot config: the inventory's, plus
+    boots[config] (board names)."""
+    extra = set((boots or {}).get(config, ()))
+    unknown = sorted(extra - set(boards))
+    if unknown:
+        raise LabError(f"publish {config}: unknown board {', '.join(unknown)}")
+    return {n: b for n, b in boards.items() if b.get("kernel_config") == config or n in extra}
+
+
+def publish(boards, configs, build, out, repo, run=subprocess.run, pinned=(), boots=None):
     """Publish configs into out; returns the manifest dict. LabError names
-    the first missing input. pinned: builds to keep (pinned_builds)."""
+    the first missing input. pinned: builds to keep (pinned_builds).
+    boots: {config: board names} booting a config not their own."""
     out = Path(out)
     plan = {}
     for config in configs:
@@ -115,18 +131,18 @@ def publish(boards, configs, build, out, repo, run=subprocess.run, pinned=()):
         for name, src in files.items():
             if not src.is_file():
                 raise LabError(f"publish {config}: {src} is missing (build it first: "
-                               f"make kernel-{config} rootfs-{config})")
-        if any(b.get("kernel_config") == config and b.get("qemu", {}).get("el2shim")
-               for b in boards.values()):
+                               f"make CONFIG={config} kernel-{config} rootfs-{config})")
+        mine = users(boards, config, boots)
+        if any(b.get("qemu", {}).get("el2shim") for b in mine.values()):
             shim = Path(build) / "el2shim/el2shim.bin"
             if not shim.is_file():
                 raise LabError(f"publish {config}: {shim} is missing (make el2shim): "
                                "el2shim boards boot it")
             files = {**files, "el2shim.bin": shim}
         dtbs = {}
-        for bname, b in sorted(boards.items()):
+        for bname, b in sorted(mine.items()):
             dtb = b.get("uboot", {}).get("dtb")
-            if b.get("kernel_config") != config or not dtb:
+            if not dtb:
                 continue
             if b["kind"] == "qemu-uboot":
                 dtbs.setdefault(dtb, []).append(("dump", bname, b))

@@ -409,3 +409,32 @@ def test_build_steps_never_see_the_token(tmp_path, monkeypatch):
                   "repr((os.environ.get('LAVA_TOKEN'), os.environ.get('BBML2LAB_PROBE'))))",
                   str(out)], tmp_path, lambda s: None)
     assert out.read_text() == "(None, 'kept')"
+
+
+def test_build_steps_pass_config_and_publish_the_boards_of_each_config(monkeypatch):
+    """make kernel-<c> rootfs-<c> with CONFIG=<c> for every config: the
+    kernel tree depends on it (CONFIG=mainline is linux-source-7.3, without
+    it make would configure 7.3's fragments against the series' tree); the
+    publish step ships el2shim/dtbs for boards booting a config not theirs."""
+    steps = []
+    monkeypatch.setattr(nightly, "step", lambda cmd, cwd, say: steps.append(list(map(str, cmd))))
+    m = config.load(REPO / "configs/matrix.yaml", REPO / "configs/boards.yaml")
+    specs = m.expand("nightly,nightly-mainline")
+    configs = sorted({s.config for s in specs})
+    assert configs == ["mainline", "qemu"]
+    boots = nightly.foreign_boots(specs, m.boards)
+    assert boots == {"mainline": {"vboard-uniform-01", "vboard-none-01", "qemu-mixed-01",
+                                  "qemu-late-01"}}
+    assert nightly.foreign_boots(m.expand("nightly"), m.boards) == {}
+    nightly.build_and_publish(configs, REPO, print, results="/r", boots=boots)
+    assert steps[:3] == [["make", "CONFIG=mainline", "kernel-mainline", "rootfs-mainline"],
+                         ["make", "CONFIG=qemu", "kernel-qemu", "rootfs-qemu"],
+                         ["make", "el2shim"]]
+    assert steps[3][1:] == [str(REPO / "lab/run.py"), "publish", "--results", "/r",
+                            "--config", "mainline", "--config", "qemu",
+                            "--boot", "mainline:qemu-late-01", "--boot", "mainline:qemu-mixed-01",
+                            "--boot", "mainline:vboard-none-01",
+                            "--boot", "mainline:vboard-uniform-01"]
+    steps.clear()
+    nightly.build_and_publish(["board"], REPO, print, publish=False)
+    assert steps == [["make", "CONFIG=board", "kernel-board", "rootfs-board"], ["make", "el2shim"]]

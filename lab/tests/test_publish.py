@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bbml2lab import LabError, publish
+from bbml2lab import LabError, cli, publish
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -183,3 +183,50 @@ def test_each_publish_is_a_build_kept_while_a_resumable_run_pins_it(build, tmp_p
     (run / "metadata.json").write_text(json.dumps({"status": "complete"}))   # resumed, done
     publish.publish({}, ["board"], build, out, REPO, pinned=publish.pinned_builds(results))
     assert not (out / "builds" / bid).exists()
+
+
+def test_a_config_booted_on_boards_of_another_gets_their_files(build, tmp_path):
+    """nightly-mainline runs 7.3 on the series' virtual boards: publish
+    --config mainline --boot mainline:BOARD ships their el2shim and dtb with
+    the mainline kernel; without --boot only the inventory's boards count."""
+    k = build / "kernel-mainline"
+    (k / "arch/arm64/boot").mkdir(parents=True)
+    (k / "arch/arm64/boot/Image").write_bytes(b"Image-mainline")
+    (k / ".config").write_text("CONFIG_MAINLINE=y\n")
+    (build / "rootfs-mainline.cpio.gz").write_bytes(b"initrd-mainline")
+    (build / "el2shim").mkdir()
+    (build / "el2shim/el2shim.bin").write_bytes(b"SHIM")
+    boards = {"vb": vboard(), "mixed": {"kind": "qemu", "kernel_config": "qemu",
+                                        "qemu": {"el2shim": True}}}
+    m = publish.publish(boards, ["mainline"], build, tmp_path / "a", REPO, run=FakeQemu())
+    assert sorted(k for k in m if "/" in k) == ["mainline/Image", "mainline/config",
+                                                "mainline/initramfs.cpio.gz"]
+    qemu = FakeQemu()
+    m = publish.publish(boards, ["mainline"], build, tmp_path / "b", REPO, run=qemu,
+                        boots={"mainline": {"vb", "mixed"}})
+    assert sorted(k for k in m if "/" in k) == [
+        "mainline/Image", "mainline/config", "mainline/dtbs/qemu/virt-4c-2048m.dtb",
+        "mainline/el2shim.bin", "mainline/initramfs.cpio.gz"]
+    assert len(qemu.calls) == 1
+    with pytest.raises(LabError, match=r"^publish mainline: unknown board nope$"):
+        publish.publish(boards, ["mainline"], build, tmp_path / "c", REPO,
+                        boots={"mainline": {"nope"}})
+
+
+def test_publish_command_boot_option(build, tmp_path, capsys):
+    k = build / "kernel-mainline"
+    (k / "arch/arm64/boot").mkdir(parents=True)
+    (k / "arch/arm64/boot/Image").write_bytes(b"Image-mainline")
+    (k / ".config").write_text("CONFIG_MAINLINE=y\n")
+    (build / "rootfs-mainline.cpio.gz").write_bytes(b"initrd-mainline")
+    (build / "el2shim").mkdir()
+    (build / "el2shim/el2shim.bin").write_bytes(b"SHIM")
+    base = ["publish", "--config", "mainline", "--build", str(build), "--results",
+            str(tmp_path / "results")]
+    assert cli.main(base + ["--out", str(tmp_path / "a"), "--boot", "mainline:qemu-late-01"]) == 0
+    m = json.loads((tmp_path / "a/manifest.json").read_text())
+    assert "mainline/el2shim.bin" in m and "qemu/Image" not in m
+    capsys.readouterr()
+    assert cli.main(base + ["--out", str(tmp_path / "b"), "--boot", "qemu-late-01"]) == 2
+    assert capsys.readouterr().err == ("error: --boot qemu-late-01: expected CONFIG:BOARD with "
+                                       "CONFIG one of the published configs (mainline)\n")
