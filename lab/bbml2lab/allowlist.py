@@ -124,6 +124,38 @@ def tree_of_image(image):
     return None
 
 
+def of_image(image):
+    """The allow-list of the kernel an Image was built from, as publish
+    records it in manifest.json and expectation() reads it: {"array",
+    "ranges", "bbm_min", "source"}, or {"why": ...} when its tree has no
+    readable list; None when the Image is not in an O= build whose `source`
+    link finds a tree (a copied Image)."""
+    tree = tree_of_image(image) if image else None
+    if tree is None:
+        return None
+    try:
+        al = extract(tree)
+    except LabError as e:
+        return {"why": str(e)}
+    return {"array": al["array"], "ranges": [list(r) for r in al["ranges"]],
+            "bbm_min": al["bbm_min"], "source": f"{al['array']}[] of {tree.resolve()}"}
+
+
+def ranges_of(record):
+    """(ranges or None, what to say about the list or None) of an of_image()
+    record, which may come from a fetched manifest: without usable ranges
+    the board's inventory class (the series' list) stands, and says why."""
+    if not record:
+        return None, None
+    ranges = record.get("ranges") if isinstance(record, dict) else None
+    if isinstance(ranges, list) and ranges and all(
+            isinstance(r, (list, tuple)) and len(r) >= 6
+            and all(isinstance(x, int) for x in r[:6]) for r in ranges):
+        return [tuple(r) for r in ranges], str(record.get("source") or record.get("array"))
+    why = record.get("why") if isinstance(record, dict) else None
+    return None, f"the inventory's class ({why or 'the allow-list record has no ranges'})"
+
+
 def matches(ranges, midr):
     """True if the MIDR is in one of the ranges (is_midr_in_range())."""
     imp, var, part, rev = (midr >> 24) & 0xff, (midr >> 20) & 0xf, (midr >> 4) & 0xfff, midr & 0xf

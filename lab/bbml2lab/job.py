@@ -74,22 +74,20 @@ def evaluate(log_text, suite, expect=None):
     return results, con, log
 
 
-def expectation(spec, board, cmdline, kernel=None):
+def expectation(spec, board, cmdline, kernel=None, allow_list=None):
     """What the mission check expects of this job on this board. With
     maxcpus=N only the first N CPUs take part in the boot-time decision (a
     later CPU without BBML2 is refused, not repainted for), so the class is
-    that of those CPUs. With `kernel` (the Image of an out-of-tree build)
-    the class comes from the allow-list in that build's source tree
-    (allowlist.py: mainline 7.3's list is longer than the series'); a tree
-    without a readable list leaves the inventory's class (the series')."""
-    ranges, source = None, None
-    tree = allowlist.tree_of_image(kernel) if kernel else None
-    if tree is not None:
-        try:
-            al = allowlist.extract(tree)
-            ranges, source = al["ranges"], f"{al['array']}[] of {tree.resolve()}"
-        except LabError as e:
-            source = f"the inventory's class ({e})"
+    that of those CPUs. The class comes from the allow-list of the kernel
+    under test (mainline 7.3's list is longer than the series'): for a local
+    job from `kernel` (the Image of an out-of-tree build: its tree's list,
+    allowlist.of_image), for a lab job from `allow_list` (the same record,
+    published with the build in manifest.json). A tree or record without a
+    readable list, and a manifest without one, leave the inventory's class
+    (the series')."""
+    if allow_list is None and kernel:
+        allow_list = allowlist.of_image(kernel)
+    ranges, source = allowlist.ranges_of(allow_list)
     bbml2 = board["bbml2"] if ranges is None else \
         cpus.implied_bbml2(cpus.expand(board["cpus"], spec.cpus), ranges)
     for arg in str(cmdline).split():

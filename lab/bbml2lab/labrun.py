@@ -592,7 +592,7 @@ class LabSession(Session):
             attempt["results_error"] = str(e)
         atomic_write(adir / "lava-results.yaml", results_text)
         cmdline = yaml.safe_load(job.definition)["metadata"].get("bbml2lab.cmdline", "")
-        results, con, log = evaluate(text, spec.suite, expectation(spec, job.board, cmdline))
+        results, con, log = evaluate(text, spec.suite, self._expectation(job, cmdline))
         lava_results = _results_list(results_text) or lavalog.monitor_results(log)
         results.append(cross_check(results, lava_results, spec.suite))
         sha = check_downloads(log, job.urls, self.manifest, self.base, spec.suite)
@@ -608,6 +608,14 @@ class LabSession(Session):
                        log_refetches=refetches, boot_marker=bool(con.boot),
                        kernel_started=started, device=show.get("device"))
         return show, text, results_text, results, con, log, verdict
+
+    def _expectation(self, job, cmdline):
+        """The mode check's expectation, by the allow-list publish recorded
+        for the job's kernel config (manifest "allow_lists"; a manifest of
+        an older publish has none: the inventory's class)."""
+        lists = (self.manifest or {}).get("info", {}).get("allow_lists")
+        record = lists.get(job.spec.config) if isinstance(lists, dict) else None
+        return expectation(job.spec, job.board, cmdline, allow_list=record)
 
     def _finished(self, job, show, lost=None):
         spec, attempt = job.spec, job.current
@@ -649,8 +657,7 @@ class LabSession(Session):
         except (OSError, ValueError):
             return False
         cmdline = yaml.safe_load(job.definition)["metadata"].get("bbml2lab.cmdline", "")
-        results, con, log = evaluate(text, job.spec.suite,
-                                     expectation(job.spec, job.board, cmdline))
+        results, con, log = evaluate(text, job.spec.suite, self._expectation(job, cmdline))
         verdict = log.verdict or {}
         if not infrastructure_error(show, verdict, prev.get("kernel_started")):
             return False

@@ -10,12 +10,20 @@
                                    the board's -M/-cpu/-smp/-m (devices.machine_args)
   OUT/manifest.json                {"<config>/<file>": {"sha256", "size"}, ...,
                                     "git_revision": ..., "git_dirty": ...,
-                                    "kernel_versions": {"<config>": "<uname -r>"}}
+                                    "kernel_versions": {"<config>": "<uname -r>"},
+                                    "allow_lists": {"<config>": allow-list record}}
 
 The boards booting <config> are those whose inventory kernel_config it is,
 plus `boots[<config>]`: a plan that runs <config> on boards of another
 (nightly-mainline: 7.3 on the series' virtual boards) needs their el2shim
 and dtbs next to that kernel.
+
+"allow_lists" is the BBML2 allow-list of each config's kernel, read from
+its build's source tree (allowlist.of_image: {"array", "ranges",
+"bbm_min", "source"}, or {"why": ...} when the tree or its list cannot be
+read): a lab job's mode check expects what that kernel's list makes of the
+board (labrun), as a local job reads it from the tree itself. A manifest
+without the key (an older publish) leaves the inventory's class.
 
 Keys with a "/" are files; the others are provenance. Files are copied to a
 temporary name and renamed, so a server reading OUT never sees half a file;
@@ -38,7 +46,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from . import LabError, devices
+from . import LabError, allowlist, devices
 from .metadata import sha256
 
 BUILDS = "builds"
@@ -110,6 +118,14 @@ def _git(repo):
     return rev, (bool(git("status", "--porcelain", "--untracked-files=no")) if rev else None)
 
 
+def allow_list(image):
+    """The manifest's record of a config's allow-list (allowlist.of_image),
+    with why there is none when the Image has no source tree."""
+    return allowlist.of_image(image) or {
+        "why": f"no kernel source tree found from {image} (the O= build's `source` link "
+               f"to a tree with {allowlist.CPUFEATURE})"}
+
+
 def users(boards, config, boots=None):
     """{name: board} of the boards that boot config: the inventory's, plus
     boots[config] (board names)."""
@@ -177,18 +193,19 @@ def publish(boards, configs, build, out, repo, run=subprocess.run, pinned=(), bo
     rev, dirty = _git(repo)
     manifest["git_revision"] = rev
     manifest["git_dirty"] = dirty
-    manifest["kernel_versions"] = {}
-    for config in plan:
+    manifest["kernel_versions"], manifest["allow_lists"] = {}, {}
+    for config, (files, _) in plan.items():
         release = Path(build) / f"kernel-{config}/include/config/kernel.release"
         manifest["kernel_versions"][config] = (release.read_text().strip()
                                                if release.is_file() else None)
+        manifest["allow_lists"][config] = allow_list(files["Image"])
     old = out / "manifest.json"
     if old.is_file():
         try:
             for key, value in json.loads(old.read_text()).items():
                 if "/" in key and key.split("/")[0] not in plan:
                     manifest[key] = value          # other configs stay published
-                elif key == "kernel_versions":
+                elif key in ("kernel_versions", "allow_lists") and isinstance(value, dict):
                     for c, v in value.items():
                         manifest[key].setdefault(c, v)
         except (OSError, ValueError):

@@ -116,3 +116,35 @@ def test_expected_map_is_one_rule():
     assert cpus.SHAPE[cpus.expected_map(None, "assume-repaint")] == ("pte", 1)
     with pytest.raises(LabError):
         cpus.expected_map(None, "none")
+
+
+def test_local_and_lab_jobs_share_one_allow_list_path(tmp_path):
+    """expectation(kernel=Image) reads the build's tree; expectation(
+    allow_list=record) takes the record publish wrote of the same tree: one
+    path, one answer. maxcpus=1 keeps only the boot CPU's say."""
+    from bbml2lab import config
+    from bbml2lab.job import expectation
+    from conftest import fake_kernel_build
+    m = config.load(LAB.parent / "configs/matrix.yaml", LAB.parent / "configs/boards.yaml")
+    spec, = [s for s in m.expand("nightly-mainline") if s.board == "vboard-none-01"]
+    board = m.boards[spec.board]
+    image = fake_kernel_build(tmp_path / "kernel-mainline", ["MIDR_ALL_VERSIONS(MIDR_NEOVERSE_V3)"])
+    record = allowlist.of_image(image)
+    local = expectation(spec, board, "", kernel=image)
+    assert local == expectation(spec, board, "", allow_list=record)
+    assert local["bbml2"] == "uniform" and local["allow_list"].startswith("bbml2_noabort_list[] of ")
+    # a copied Image (no tree): the inventory's class, nothing said
+    copied = tmp_path / "Image"
+    copied.write_bytes(b"Image")
+    assert allowlist.of_image(copied) is None
+    assert expectation(spec, board, "", kernel=copied) == {**local, "bbml2": "none",
+                                                           "allow_list": None}
+    assert expectation(spec, board, "")["bbml2"] == "none"
+    # an unreadable record: the inventory's class, and why
+    bad = expectation(spec, board, "", allow_list={"ranges": [[1, 2]]})
+    assert bad["bbml2"] == "none" and bad["allow_list"] == (
+        "the inventory's class (the allow-list record has no ranges)")
+    late, = [s for s in m.expand("nightly-mainline") if s.board == "qemu-late-01"]
+    x4 = fake_kernel_build(tmp_path / "kernel-x4", ["MIDR_REV_RANGE(MIDR_CORTEX_X4, 0, 3, 0xf)"])
+    assert expectation(late, m.boards["qemu-late-01"], "maxcpus=1",
+                       allow_list=allowlist.of_image(x4))["bbml2"] == "none"

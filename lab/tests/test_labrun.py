@@ -9,7 +9,7 @@ import re
 import pytest
 
 from bbml2lab import LabError, cli, config, labrun, lavaserver, render
-from conftest import DATA, LAB
+from conftest import DATA, LAB, fake_kernel_build
 from fake_lava import ArtifactServer, FakeLava, Script, publish, server_log
 
 REPO = LAB.parent
@@ -601,3 +601,42 @@ def test_a_submit_answered_with_5xx_is_not_retried(tmp_path, lab):
     assert re.fullmatch(r"submit failed, not retried: LAVA http://127\.0\.0\.1:\d+/RPC2 "
                         r"scheduler\.jobs\.submit: HTTP 500 .*", d), d
     assert job_results(s, B)["smoke.lava.job"]["result"] == "pass"
+
+
+def test_lab_jobs_expect_what_the_published_allow_list_says(tmp_path, lab):
+    """The mode check of a lab job uses the allow-list publish recorded for
+    the job's kernel config (manifest allow_lists), as a local job reads it
+    from the Image's tree; a manifest without it (an older publish) keeps
+    the inventory's class. The log is the series' smoke boot on
+    vboard-none-01 (V3 r0p1): pte, right for the series' list."""
+    from bbml2lab import publish
+    fake, url, matrix_path, clock = lab
+    fake.script(A, Script(smoke_log()), Script(smoke_log()), Script(smoke_log()))
+    code, s, out = run(tmp_path / "old", lab, plan="one")
+    mode = job_results(s, A)["smoke.kernel.mode_matches_board"]
+    assert code == 0 and mode["result"] == "pass", out
+    assert "allow-list" not in mode["detail"]
+    # a kernel whose tree lists every Neoverse-V3: the board is uniform for
+    # it, so the same pte boot is now a failure that names the list
+    image = fake_kernel_build(tmp_path / "build/kernel-qemu",
+                              ["MIDR_ALL_VERSIONS(MIDR_NEOVERSE_V3)"])
+    manifest = tmp_path / "art/manifest.json"
+    data = json.loads(manifest.read_text())
+    data["allow_lists"] = {"qemu": publish.allow_list(image)}
+    manifest.write_text(json.dumps(data))
+    code, s, out = run(tmp_path / "new", lab, plan="one")
+    mode = job_results(s, A)["smoke.kernel.mode_matches_board"]
+    assert code == 1 and mode["result"] == "fail", out
+    tree = (tmp_path / "build/kernel-qemu-src").resolve()
+    assert mode["detail"].startswith(
+        f"board vboard-none-01 (allow-list: bbml2_noabort_list[] of {tree}): ")
+    assert "blocks" in mode["detail"]
+    # a record without a list (the tree was unreadable at publish): the
+    # inventory's class again, and the detail says why
+    data["allow_lists"] = {"qemu": {"why": "allow-list: cannot read the kernel tree /x"}}
+    manifest.write_text(json.dumps(data))
+    code, s, out = run(tmp_path / "why", lab, plan="one")
+    mode = job_results(s, A)["smoke.kernel.mode_matches_board"]
+    assert code == 0 and mode["result"] == "pass", out
+    assert "(allow-list: the inventory's class (allow-list: cannot read the kernel tree /x))" \
+        in mode["detail"]

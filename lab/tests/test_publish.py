@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bbml2lab import LabError, cli, publish
+from conftest import fake_kernel_build
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -183,6 +184,32 @@ def test_each_publish_is_a_build_kept_while_a_resumable_run_pins_it(build, tmp_p
     (run / "metadata.json").write_text(json.dumps({"status": "complete"}))   # resumed, done
     publish.publish({}, ["board"], build, out, REPO, pinned=publish.pinned_builds(results))
     assert not (out / "builds" / bid).exists()
+
+
+def test_publish_records_each_configs_allow_list(build, tmp_path):
+    """manifest.json's allow_lists: the list of each config's kernel, read
+    from its build's source tree, or why there is none; a publish of one
+    config keeps the others' records."""
+    fake_kernel_build(build / "kernel-qemu", ["MIDR_ALL_VERSIONS(MIDR_NEOVERSE_V3)",
+                                              "MIDR_REV_RANGE(MIDR_CORTEX_X4, 0, 3, 0xf)"])
+    out = tmp_path / "art"
+    m = publish.publish({}, ["qemu", "board"], build, out, REPO)
+    qemu = m["allow_lists"]["qemu"]
+    assert qemu == {"array": "bbml2_noabort_list", "bbm_min": None,
+                    "ranges": [[0x41, 0xd84, 0, 0, 0xf, 0xf, "MIDR_NEOVERSE_V3"],
+                               [0x41, 0xd82, 0, 3, 0, 0xf, "MIDR_CORTEX_X4"]],
+                    "source": f"bbml2_noabort_list[] of {(build / 'kernel-qemu-src').resolve()}"}
+    assert set(m["allow_lists"]["board"]) == {"why"}
+    assert "no kernel source tree found from " in m["allow_lists"]["board"]["why"]
+    assert json.loads((out / "manifest.json").read_text())["allow_lists"] == m["allow_lists"]
+    # the tree's list unreadable: why, and republishing board keeps qemu's record
+    (build / "kernel-qemu-src/arch/arm64/kernel/cpufeature.c").write_text("/* no list */\n")
+    m2 = publish.publish({}, ["board"], build, out, REPO)
+    assert m2["allow_lists"]["qemu"] == qemu
+    m3 = publish.publish({}, ["qemu"], build, out, REPO)
+    assert m3["allow_lists"]["qemu"] == {"why": "allow-list: expected one 'static const struct "
+                                         "midr_range *bbml*[]' in arch/arm64/kernel/cpufeature.c, "
+                                         "found 0"}
 
 
 def test_a_config_booted_on_boards_of_another_gets_their_files(build, tmp_path):
