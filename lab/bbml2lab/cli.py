@@ -28,9 +28,10 @@ def selection_options(p, single, plan=None):
         p.add_argument("--name", help="job name prefix (default: the suite)")
     else:
         p.add_argument("--plan", required=not plan, default=plan,
-                       help="plan name in the matrix file" + (f" ({plan})" if plan else ""))
+                       help="plan name in the matrix file, or several: a,b (a's jobs, then "
+                       "b's)" + (f" ({plan})" if plan else ""))
         p.add_argument("--only", metavar="NAMES",
-                       help="comma-separated entry names of the plan: run only those")
+                       help="comma-separated entry names of the plan(s): run only those")
     p.add_argument("--matrix", default=DEFAULTS["matrix"], help="matrix file (%(default)s)")
     p.add_argument("--boards", default=DEFAULTS["boards"], help="board inventory (%(default)s)")
     p.add_argument("--board", help="run every job on this board")

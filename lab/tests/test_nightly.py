@@ -352,6 +352,14 @@ def test_systemd_units_verify(tmp_path):
 def test_systemd_units_call_the_nightly():
     service = (SYSTEMD / "bbml2-nightly.service").read_text()
     assert "ExecStart=/usr/bin/python3 lab/run.py nightly " in service
+    # the boards run 7.3 as they run the series; make lab-e2e keeps the
+    # series' plan alone (its budget)
+    plan = re.search(r"^ExecStart=.* --plan (\S+)", service, re.M)[1]
+    assert plan == "nightly,nightly-mainline"
+    m = config.load(REPO / "configs/matrix.yaml", REPO / "configs/boards.yaml")
+    assert {s.config for s in m.expand(plan)} == {"qemu", "mainline"}
+    e2e = (LAB / "local/e2e.py").read_text()
+    assert '["nightly", "--plan", "nightly", ' in e2e and "nightly-mainline" not in e2e
     assert "KillMode=mixed" in service and "Type=oneshot" in service
     assert "\nUser=bbml2-lab\n" in service            # a dedicated user, not root
     timer = (SYSTEMD / "bbml2-nightly.timer").read_text()
