@@ -22,8 +22,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,26 +98,6 @@ static int blocks_expected(char *why, size_t len)
 		 allowlist_from_tree() ? "the kernel tree's, from the allowlist file" :
 					 "built in, the series'");
 	return capable == ncpu;
-}
-
-/* Physical address of the page at @p (root: pagemap shows PFNs). */
-static int user_phys(void *p, unsigned long *phys)
-{
-	long page = getpagesize();
-	uint64_t e;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, &e, sizeof(e), ((unsigned long)p / page) * sizeof(e));
-	close(fd);
-	if (n != sizeof(e))
-		return -EIO;
-	if (!(e >> 63) || !(e & ((1ULL << 55) - 1)))
-		return -ENOENT;
-	*phys = (e & ((1ULL << 55) - 1)) * page;
-	return 0;
 }
 
 TEST(blocks_match_cpus)

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,26 @@ int iomem_span(const char *name, bool nested, unsigned long *start,
 		if (r[i].end > *end)
 			*end = r[i].end;
 	}
+	return 0;
+}
+
+/* Physical address of the page at @p (root: pagemap shows PFNs). */
+int user_phys(const void *p, unsigned long *phys)
+{
+	long page = getpagesize();
+	uint64_t e;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &e, sizeof(e), ((unsigned long)p / page) * sizeof(e));
+	close(fd);
+	if (n != sizeof(e))
+		return -EIO;
+	if (!(e >> 63) || !(e & ((1ULL << 55) - 1)))
+		return -ENOENT;
+	*phys = (e & ((1ULL << 55) - 1)) * page;
 	return 0;
 }
 

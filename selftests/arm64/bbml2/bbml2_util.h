@@ -245,6 +245,11 @@ struct phys_map {
 int phys_map_init(struct phys_map *pm, const struct pt_map *m, char *why,
 		  size_t len);
 unsigned long lm_addr(const struct phys_map *pm, unsigned long phys);
+/*
+ * Physical address of the user page at @p: 0, or -errno (-ENOENT when
+ * pagemap shows no PFN: not present, or not root).
+ */
+int user_phys(const void *p, unsigned long *phys);
 /* From the first to the end of the last /proc/iomem entry named @name. */
 int iomem_span(const char *name, bool nested, unsigned long *start,
 	       unsigned long *end);
