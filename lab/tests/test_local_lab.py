@@ -409,3 +409,27 @@ def test_wait_idle_waits_for_the_boards_job_to_end(lab):
                                                           "state": "Running"}
     assert e2e.wait_idle(server(fake, Clock()), BOARD, minutes=0.001, poll_s=0.01) == (
         False, "Running, job 7")
+
+
+def test_wait_idle_settled_waits_for_the_health_check_to_judge(lab):
+    """After an infrastructure error the board is Idle and Unknown until the
+    scheduler starts its health check: settled=True waits through that
+    (and the check itself) for the verdict; without it, Unknown is returned
+    at once (health checks off: an Unknown board stays so)."""
+    from test_labrun import Clock, server
+    fake, *_ = lab
+    orig = fake._device
+    states = [("Idle", None, "Unknown"), ("Idle", None, "Unknown"),
+              ("Running", 9, "Unknown"), ("Idle", None, "Good")]
+    polls = []
+
+    def device(hostname):
+        state, job, health = states[min(len(polls), len(states) - 1)]
+        polls.append(hostname)
+        return {**orig(hostname), "state": state, "current_job": job, "health": health}
+    fake.rpc.funcs["scheduler.devices.show"] = device
+    assert e2e.wait_idle(server(fake, Clock()), BOARD, poll_s=0.01, settled=True) == (True, "Good")
+    assert len(polls) == 4
+    polls.clear()
+    assert e2e.wait_idle(server(fake, Clock()), BOARD, poll_s=0.01) == (True, "Unknown")
+    assert len(polls) == 1
