@@ -203,8 +203,9 @@ def _order(run):
 
 
 def finish_night(run_dir, root, keep, history=5, page_nights=PAGE_NIGHTS, say=_say):
-    """Compare with the previous night (the newest older night that ran its
-    jobs), build the report page over the recent nights, point
+    """Compare with the previous night (the newest older night of the same
+    plan and server that ran its jobs: a night of `nightly-mainline` is no
+    baseline of `nightly`), build the report page over the recent nights, point
     latest-nightly here if this night ran its jobs and is newer than the
     one it points to (it never moves backwards: resuming an old night does
     not), prune. Returns the comparison dict ("report": what the page
@@ -213,10 +214,11 @@ def finish_night(run_dir, root, keep, history=5, page_nights=PAGE_NIGHTS, say=_s
     link = root / LATEST
     every = nightly_runs(root)
     mine = _order(run_dir)
-    before = [r for r in every if r.name != run_dir.name and _order(r) < mine]
+    meta = run_meta(run_dir)
+    before = [r for r in every if r.name != run_dir.name and _order(r) < mine
+              and _lineage(run_meta(r)) == _lineage(meta)]
     previous = next((r for r in reversed(before) if ran_its_jobs(r)), None)
     older = [compare.load(r) for r in before if previous is None or r.name != previous.name]
-    meta = run_meta(run_dir)
     flaky = [(j["name"], t) for j in meta.get("jobs", []) for t in j.get("flaky_tests") or []]
     cmp = compare.compare(compare.load(run_dir) or [],
                           compare.load(previous) if previous else None,

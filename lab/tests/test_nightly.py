@@ -451,19 +451,21 @@ def test_build_steps_pass_config_and_publish_the_boards_of_each_config(monkeypat
 def test_a_night_of_two_plans_records_the_string_and_pages_with_its_own(tmp_path, lab, capsys,
                                                                       monkeypatch):
     """--plan t,u: t's jobs then u's in one night; metadata keeps the plan
-    string as given, and the report page's series (plan + server) is the
-    nights of that same string, not t's alone."""
+    string as given, and both the comparison and the report page's series
+    (plan + server) are the nights of that same string, not t's alone: a
+    night of t is no baseline of t,u (its jobs would all count missing or
+    new), the next night of t,u compares with this one."""
     fake, url, matrix_path, _ = lab
     matrix_path.write_text(matrix_path.read_text() + "  u:\n    - {name: c, suite: smoke}\n")
     c = "c-none-4c-2048m"
     for job in (A, B, c):
-        fake.script(job, Script(smoke_log()), Script(smoke_log()))
+        fake.script(job, *(Script(smoke_log()) for _ in range(3)))
     monkeypatch.setattr(lavaserver, "_sleep", lambda s: None)
     for var, value in (("LAVA_URI", fake.uri), ("LAVA_USER", fake.username),
                        ("LAVA_TOKEN", fake.token)):
         monkeypatch.setenv(var, value)
     nights = []
-    for plan in ("t", "t,u"):
+    for plan in ("t", "t,u", "t,u"):
         rc = cli.main(["nightly", "--plan", plan, "--matrix", str(matrix_path), "--no-build",
                        "--no-publish", "--artifact-url", url, "--lab-env", str(tmp_path / "none"),
                        "--results", str(tmp_path / "results"), "--poll", "0.01"])
@@ -475,4 +477,5 @@ def test_a_night_of_two_plans_records_the_string_and_pages_with_its_own(tmp_path
     assert [j["name"] for j in meta["jobs"]] == [A, B, c]
     assert nightly._lineage(meta) == ("t,u", fake.uri)
     assert nightly.page_inputs(nights[1], nightly.nightly_runs(tmp_path / "results")) == []
-    assert json.loads((nights[1] / "compare.json").read_text())["previous"] == nights[0].name
+    assert json.loads((nights[1] / "compare.json").read_text())["previous"] is None
+    assert json.loads((nights[2] / "compare.json").read_text())["previous"] == nights[1].name
