@@ -212,10 +212,8 @@ def test_publish_records_each_configs_allow_list(build, tmp_path):
                                          "found 0"}
 
 
-def test_a_config_booted_on_boards_of_another_gets_their_files(build, tmp_path):
-    """nightly-mainline runs 7.3 on the series' virtual boards: publish
-    --config mainline --boot mainline:BOARD ships their el2shim and dtb with
-    the mainline kernel; without --boot only the inventory's boards count."""
+def _mainline_build(build):
+    """A fake build of config mainline (Image, .config, initramfs) and el2shim."""
     k = build / "kernel-mainline"
     (k / "arch/arm64/boot").mkdir(parents=True)
     (k / "arch/arm64/boot/Image").write_bytes(b"Image-mainline")
@@ -223,6 +221,13 @@ def test_a_config_booted_on_boards_of_another_gets_their_files(build, tmp_path):
     (build / "rootfs-mainline.cpio.gz").write_bytes(b"initrd-mainline")
     (build / "el2shim").mkdir()
     (build / "el2shim/el2shim.bin").write_bytes(b"SHIM")
+
+
+def test_a_config_booted_on_boards_of_another_gets_their_files(build, tmp_path):
+    """nightly-mainline runs 7.3 on the series' virtual boards: publish
+    --config mainline --boot mainline:BOARD ships their el2shim and dtb with
+    the mainline kernel; without --boot only the inventory's boards count."""
+    _mainline_build(build)
     boards = {"vb": vboard(), "mixed": {"kind": "qemu", "kernel_config": "qemu",
                                         "qemu": {"el2shim": True}}}
     m = publish.publish(boards, ["mainline"], build, tmp_path / "a", REPO, run=FakeQemu())
@@ -241,13 +246,7 @@ def test_a_config_booted_on_boards_of_another_gets_their_files(build, tmp_path):
 
 
 def test_publish_command_boot_option(build, tmp_path, capsys):
-    k = build / "kernel-mainline"
-    (k / "arch/arm64/boot").mkdir(parents=True)
-    (k / "arch/arm64/boot/Image").write_bytes(b"Image-mainline")
-    (k / ".config").write_text("CONFIG_MAINLINE=y\n")
-    (build / "rootfs-mainline.cpio.gz").write_bytes(b"initrd-mainline")
-    (build / "el2shim").mkdir()
-    (build / "el2shim/el2shim.bin").write_bytes(b"SHIM")
+    _mainline_build(build)
     base = ["publish", "--config", "mainline", "--build", str(build), "--results",
             str(tmp_path / "results")]
     assert cli.main(base + ["--out", str(tmp_path / "a"), "--boot", "mainline:qemu-late-01"]) == 0
