@@ -12,6 +12,12 @@
 # prefixes before the option exist pass on to init, harmlessly). Prefixes are applied one by one in a single scratch tree and built
 # incrementally in one O= directory, so each step only rebuilds what its
 # patch touched. Writes BUILD_DIR/series-check/report.txt.
+#
+# RESUME=1 continues a run that was stopped (a session's end, a reboot):
+# it keeps BUILD_DIR/series-check, reads its progress file (the number of
+# patches applied to the scratch tree, of steps finished, and whether one
+# failed) and goes on from the first step not finished, appending to the
+# same report. A step cut short is run again whole, its outputs removed.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,23 +29,45 @@ kargs="ARCH=arm64"
 cross="ccache aarch64-linux-gnu-"
 
 out=$build/series-check
-rm -rf "$out"
-mkdir -p "$out"
 report=$out/report.txt
-: > "$report"
-
-src=$("$here/prepare.sh" "$build" 0)
+progress=$out/progress
 tree=$out/linux
 kout=$out/kernel
-cp -al "$src" "$tree"
-rm -f "$tree/.bbml2-lab-tree"
-
-# A small initramfs with the smoke suite, for the boots.
 initrd=$out/initramfs.cpio.gz
-mkdir -p "$out/bin"
-aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -o "$out/bin/ktap-smoke" \
-	"$here/../lab/rootfs/ktap-smoke.c"
-"$here/../lab/rootfs/build.sh" "$initrd" "$build/busybox-arm64/bin/busybox" "$out/bin" >/dev/null
+
+# progress holds "APPLIED DONE FAIL": patches applied to the scratch tree,
+# steps (0 = the base) finished, and 1 once any step or checkpatch failed.
+applied=0 finished=-1 fail=0
+if [ "${RESUME:-0}" = 1 ]; then
+	if [ ! -f "$progress" ] || [ ! -f "$initrd" ]; then
+		echo "series-check: RESUME=1 but $out holds no stopped run" >&2
+		exit 2
+	fi
+	read -r applied finished fail < "$progress"
+	echo "series-check: resuming after step $finished ($applied patches applied)" | tee -a "$report"
+	# What the step cut short wrote may be truncated (a killed link leaves
+	# an empty vmlinux.o that make then takes as up to date): remove every
+	# build output written since the progress file, the merged .config aside.
+	find "$kout" -type f -newer "$progress" ! -name '.config*' -delete
+else
+	rm -rf "$out"
+	mkdir -p "$out"
+	: > "$report"
+
+	src=$("$here/prepare.sh" "$build" 0)
+	cp -al "$src" "$tree"
+	rm -f "$tree/.bbml2-lab-tree"
+
+	# A small initramfs with the smoke suite, for the boots.
+	mkdir -p "$out/bin"
+	aarch64-linux-gnu-gcc -static -O2 -Wall -Wextra -o "$out/bin/ktap-smoke" \
+		"$here/../lab/rootfs/ktap-smoke.c"
+	"$here/../lab/rootfs/build.sh" "$initrd" "$build/busybox-arm64/bin/busybox" "$out/bin" >/dev/null
+fi
+
+save() {
+	echo "$applied $finished $fail" > "$progress"
+}
 
 boot() {
 	name=$1 args=$2
@@ -76,17 +104,22 @@ step() {
 	fi
 }
 
-fail=0
-mkdir -p "$kout"
-make -s -C "$tree" O="$kout" $kargs allnoconfig
-# shellcheck disable=SC2086
-"$tree/scripts/kconfig/merge_config.sh" -m -O "$kout" "$kout/.config" $frags >/dev/null
-make -s -C "$tree" O="$kout" $kargs olddefconfig
-step 0000-base
+if [ "$finished" -lt 0 ]; then
+	mkdir -p "$kout"
+	make -s -C "$tree" O="$kout" $kargs allnoconfig
+	# shellcheck disable=SC2086
+	"$tree/scripts/kconfig/merge_config.sh" -m -O "$kout" "$kout/.config" $frags >/dev/null
+	make -s -C "$tree" O="$kout" $kargs olddefconfig
+	save
+	step 0000-base
+	finished=0
+	save
+fi
 
 n=0
 for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$here/series"); do
 	n=$((n + 1))
+	[ "$n" -le "$finished" ] && continue
 	cp=$("$tree/scripts/checkpatch.pl" --strict --no-tree -q "$here/patches/$p" | tail -1 || true)
 	case "$cp" in
 	""|*" 0 errors, 0 warnings, 0 checks"*)
@@ -101,9 +134,13 @@ for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$here/series"); do
 			fail=1
 		fi ;;
 	esac
-	if ! patch -d "$tree" -p1 -s -N --no-backup-if-mismatch < "$here/patches/$p"; then
-		echo "apply $p: FAILED" | tee -a "$report"
-		exit 1
+	if [ "$n" -gt "$applied" ]; then
+		if ! patch -d "$tree" -p1 -s -N --no-backup-if-mismatch < "$here/patches/$p"; then
+			echo "apply $p: FAILED" | tee -a "$report"
+			exit 1
+		fi
+		applied=$n
+		save
 	fi
 	# New Kconfig symbols of this patch take the fragments' values (the
 	# series' debug options exist only from their patch on), else their
@@ -112,6 +149,8 @@ for p in $(grep -v '^[[:space:]]*\(#\|$\)' "$here/series"); do
 	"$tree/scripts/kconfig/merge_config.sh" -m -O "$kout" "$kout/.config" $frags >/dev/null
 	make -s -C "$tree" O="$kout" $kargs olddefconfig
 	step "$(printf %04d $n)-${p#????-}"
+	finished=$n
+	save
 done
 
 [ $fail = 0 ] && echo "series-check: all $n patches pass checkpatch, all $((n + 1)) prefixes build and boot" | tee -a "$report"
