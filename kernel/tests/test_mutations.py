@@ -2,6 +2,7 @@
 the series, and the verdict logic of the mutation check."""
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,48 @@ def test_every_mutant_names_its_class_boots_and_catcher():
             entry = e.rpartition(":")[0]
             assert not entry or entry in m.boots, (m.id, e)
         assert all(b in entries for b in m.boots)
+
+
+TEST_RE = r"\bTEST(?:_F(?:_TIMEOUT)?)?\(\s*([\w# ]+?)\s*(?:,\s*([\w# ]+?)\s*)?[,)]"
+
+
+def selftest_names(prog):
+    """The result names a bbml2 kselftest program reports: TEST(t) as
+    global_t, TEST_F(f, t) and TEST_F_TIMEOUT(f, t, s) as f_t, also when a
+    macro of the program defines them (bbml2_split's SPLIT_CASE)."""
+    src = (REPO / "selftests/arm64/bbml2" / f"{prog}.c").read_text()
+
+    def name(a, b):
+        return f"{a}_{b}" if b else f"global_{a}"
+    names = {name(a, b) for a, b in re.findall("^" + TEST_RE, src, re.M)}
+    for mac, params, body in re.findall(r"^#define (\w+)\(([^)]*)\)\s*\\\n(.*)", src, re.M):
+        t = re.search(TEST_RE, body)
+        if not t:
+            continue
+        params = [x.strip() for x in params.split(",")]
+        for args in re.findall(rf"^{mac}\(([^)]*)\)", src, re.M):
+            sub = dict(zip(params, (x.strip() for x in args.split(","))))
+            names.add(name(*(re.sub(r"\s*##\s*", "", re.sub(r"\w+", lambda w: sub.get(w[0], w[0]),
+                                                            x)) if x else x for x in t.groups())))
+    return names
+
+
+def test_every_expected_kselftest_exists():
+    """An Expect: item naming a bbml2 kselftest names one the program has
+    (repaint-stale-table named `repaint_change_rebuilt`, reported as
+    `global_repaint_change_rebuilt`: only the baseline boots showed it)."""
+    seen = 0
+    for m in mc.load_mutants():
+        for e in m.expect:
+            k = re.match(r"(?:[\w-]+:)?kselftest\.selftests_arm64_bbml2_(\w+)\.(\w*)$", e)
+            if not k:
+                continue
+            prog, prefix = k.groups()
+            names = selftest_names(prog)
+            assert names, (m.id, e, f"no tests found in {prog}.c")
+            assert any(n.startswith(prefix) for n in names), (m.id, e, sorted(names))
+            seen += 1
+    assert seen >= 20
 
 
 @pytest.mark.skipif(not (TREE / ".bbml2-lab-tree").is_file(),
