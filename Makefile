@@ -425,7 +425,9 @@ lab-e2e: $(call KIMAGE,qemu) rootfs-qemu $(EL2SHIM) | $(DEPS_STAMP)
 # results/<time>-kernel-matrix-<id>/matrix.json. A config whose Image and
 # rootfs are up to date is not rebuilt; MATRIX_FORCE_BOOT=1 reboots configs
 # whose last boots are newer than their image; MATRIX_NO_BUILD=1 builds
-# nothing (a stale config is reported not built).
+# nothing (a stale config is reported not built); MATRIX_NO_BOOT=1 only
+# builds (at nice 19, say, while the cores boot something else; the next
+# run boots them).
 
 MATRIX ?= $(subst $(space),$(comma),$(MATRIX_ALL))
 empty :=
@@ -437,7 +439,8 @@ kernel-matrix: $(DEPS_STAMP) $(SMOKE) $(LABPOWER_GUEST)
 	DEPS_MATRIX=1 scripts/deps.sh $(BUILD)
 	KMAKE_ARGS='$(KMAKE_ARGS)' $(SUDO) $(PY) kernel/matrix.py --build $(BUILD) \
 		--results $(RESULTS) --ksrc $(KSRC) --jobs $(JOBS) --only '$(MATRIX)' \
-		$(if $(MATRIX_FORCE_BOOT),--force-boot) $(if $(MATRIX_NO_BUILD),--no-build)
+		$(if $(MATRIX_FORCE_BOOT),--force-boot) $(if $(MATRIX_NO_BUILD),--no-build) \
+		$(if $(MATRIX_NO_BOOT),--no-boot)
 
 # --- the series itself ------------------------------------------------------
 
