@@ -22,6 +22,9 @@ BAIL = re.compile(r"^Bail out!\s*(?P<reason>.*?)\s*$")
 SUBTEST = re.compile(r"^#\s*Subtest:\s*(?P<name>.*?)\s*$")
 STRUCTURE = re.compile(r"^(?:K?TAP version \d+|1\.\.\d+|(?:not )?ok \d+|Bail out!)")
 DIRECTIVE = re.compile(r"^(?P<kind>SKIP|TODO|XFAIL|XPASS)\b[:\s]*(?P<reason>.*)$", re.I)
+# kselftest's runner names each program before running it ("# selftests:
+# arm64/bbml2: bbml2_split"), as its result line will ("ok 3 selftests: ...")
+RUNNER_HEADER = re.compile(r"^selftests:\s+\S.*$")
 
 
 @dataclass
@@ -71,7 +74,7 @@ def _next_is_indented(lines, i):
 def parse_block(lines):
     """Parse the lines of one level (prefixes of outer levels removed)."""
     b = Block()
-    child, subtest = [], None
+    child, subtest, header = [], None, None
     i, n = 0, len(lines)
     while i < n:
         line = lines[i]
@@ -96,6 +99,11 @@ def parse_block(lines):
             while j < n and lines[j].startswith("#") and not SUBTEST.match(lines[j]):
                 j += 1
             run = [_unhash(x) for x in lines[i:j]]
+            for x in run:
+                if _structural(x):
+                    break
+                if RUNNER_HEADER.match(x.strip()):
+                    header = x.strip()
             if any(_structural(x) for x in run):
                 child += run
             i = j
@@ -116,11 +124,13 @@ def parse_block(lines):
                 num = int(m["num"]) if m["num"] else len(b.cases) + 1
                 b.seen = True
                 b.cases.append(Case(num, m["ok"] == "ok", m["desc"], m["directive"] or "", kids))
-                child, subtest = [], None
+                child, subtest, header = [], None, None
             # anything else is not KTAP: ignored
     if any(_structural(x) for x in child):
+        # cut before its result line: named by its "# Subtest:" line, else
+        # by the runner's header, as its result line would have named it
         b.orphan = parse_block(child)
-        b.orphan_name = b.orphan.name or subtest
+        b.orphan_name = b.orphan.name or subtest or header
     return b
 
 

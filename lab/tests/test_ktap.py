@@ -170,3 +170,35 @@ def test_kernel_lines_between_results_and_spliced(data):
     assert r["smoke.foo_bar"] == {"name": "smoke.foo_bar", "result": "fail",
                                   "detail": "ptdump shows a block"}
     assert r["smoke.last"]["result"] == "skip"
+
+
+def test_cut_kselftest_program_keeps_the_runners_name():
+    """A boot that hangs inside a kselftest program: its subtests keep the
+    program's name (from the runner's "# selftests: ..." line), so that
+    results and expectations naming the program still match them; they were
+    missing_3.* (split-wrong-output-address, 2026-12-06)."""
+    text = ("TAP version 13\n1..3\n# selftests: arm64/bbml2: bbml2_mode\n# TAP version 13\n"
+            "# 1..1\n# ok 1 mode.a\n# # Totals: pass:1\nok 1 selftests: arm64/bbml2: bbml2_mode\n"
+            "# timeout set to 0\n# selftests: arm64/bbml2: bbml2_split\n# TAP version 13\n"
+            "# 1..3\n# ok 1 split.x\n# # diagnostics\n# not ok 2 split.y\n")
+    r = parse(text, cut=True)
+    prog = "s.selftests_arm64_bbml2_bbml2_split"
+    assert r[prog]["result"] == "fail"
+    assert r[prog]["detail"].startswith("missing: stream cut")
+    assert r[f"{prog}.split_x"]["result"] == "pass"
+    assert r[f"{prog}.split_y"]["result"] == "fail"
+    assert r[f"{prog}.missing_3"]["detail"] == "missing: stream cut"
+    assert r["s.selftests_arm64_bbml2_bbml2_mode.mode_a"]["result"] == "pass"
+    assert r["s.missing_3"]["detail"] == "missing: stream cut"
+    assert not [k for k in r if k.startswith("s.missing_2")]
+
+
+def test_runner_header_names_only_a_program_cut_after_it():
+    """A header whose program finished names nothing else: a later cut
+    block without a header stays missing_<n>."""
+    text = ("TAP version 13\n1..2\n# selftests: a: b\n# 1..1\n# ok 1 x\nok 1 selftests: a: b\n"
+            "# 1..2\n# ok 1 y\n")
+    r = parse(text, cut=True)
+    assert r["s.selftests_a_b.x"]["result"] == "pass"
+    assert r["s.missing_2"]["result"] == "fail"
+    assert r["s.missing_2.y"]["result"] == "pass"
