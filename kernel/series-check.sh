@@ -35,7 +35,7 @@ tree=$out/linux
 kout=$out/kernel
 initrd=$out/initramfs.cpio.gz
 
-# progress holds "APPLIED DONE FAIL": patches applied to the scratch tree,
+# progress holds "APPLIED FINISHED FAIL": patches applied to the scratch tree,
 # steps (0 = the base) finished, and 1 once any step or checkpatch failed.
 applied=0 finished=-1 fail=0
 if [ "${RESUME:-0}" = 1 ]; then
